@@ -1,0 +1,113 @@
+"""The one module that owns Rich.
+
+Colour and live widgets only on a terminal; plain text otherwise (CI logs, pipes). Errors go to
+stderr. Other modules call these functions and never import Rich's Console themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+_out: Console | None = None
+_err: Console | None = None
+
+
+def _make(stream) -> Console:
+    is_tty = stream.isatty() and os.environ.get("TERM") != "dumb"
+    force = os.environ.get("TFBUILD_COLOR")
+    if force is not None:
+        is_tty = force not in ("0", "", "no", "false")
+    return Console(
+        file=stream,
+        force_terminal=is_tty,
+        no_color=not is_tty,
+        highlight=False,
+        soft_wrap=not is_tty,
+        width=None if is_tty else 200,
+    )
+
+
+def out() -> Console:
+    global _out
+    if _out is None or _out.file is not sys.stdout:
+        _out = _make(sys.stdout)
+    return _out
+
+
+def err() -> Console:
+    global _err
+    if _err is None or _err.file is not sys.stderr:
+        _err = _make(sys.stderr)
+    return _err
+
+
+def is_interactive() -> bool:
+    return out().is_terminal
+
+
+def info(message: str) -> None:
+    out().print(escape(message))
+
+
+def plain(message: str) -> None:
+    """Print text as is, no markup and no wrapping (commands, diffs, JSON)."""
+    stream = out().file
+    stream.write(message if message.endswith("\n") else message + "\n")
+    stream.flush()
+
+
+def step(message: str) -> None:
+    out().print(f"[bold cyan]==>[/] {escape(message)}")
+
+
+def note(message: str) -> None:
+    out().print(f"[dim]{escape(message)}[/]")
+
+
+def success(message: str) -> None:
+    out().print(f"[bold green]ok[/] {escape(message)}")
+
+
+def warn(message: str) -> None:
+    err().print(f"[bold yellow]warning:[/] {escape(message)}")
+
+
+def error(message: str) -> None:
+    err().print(f"[bold red]error:[/] {escape(message)}")
+
+
+def command(argv_text: str) -> None:
+    """Echo a command about to run, cibuildwheel style: `+ cmd`."""
+    out().print(f"[dim]+ {escape(argv_text)}[/]", soft_wrap=True)
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]],
+          styles: Sequence[str | None] | None = None) -> None:
+    t = Table(title=title or None, show_lines=False, title_justify="left",
+              box=box.HEAVY_HEAD if is_interactive() else box.ASCII2)
+    for col in columns:
+        t.add_column(col, overflow="fold")
+    for i, row in enumerate(rows):
+        style = styles[i] if styles else None
+        t.add_row(*[escape(cell) for cell in row], style=style)
+    out().print(t)
+
+
+@contextmanager
+def timed_step(message: str) -> Iterator[None]:
+    """A step with its duration, printed when it ends."""
+    step(message)
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        note(f"    ({message}: {time.monotonic() - start:.1f}s)")

@@ -1,0 +1,50 @@
+"""Discovery: everything that touches the machine, in one place. It returns Facts; checks and
+renderers are pure functions of Settings and Facts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from tfbuild.discovery import cuda, system, toolchain
+from tfbuild.discovery.facts import Facts
+from tfbuild.paths import expand
+from tfbuild.runner import Runner
+from tfbuild.settings.model import Settings
+
+
+def discover(settings: Settings, *, source_dir: Path | None, runner: Runner | None = None,
+             env: Mapping[str, str] | None = None) -> Facts:
+    env = dict(os.environ if env is None else env)
+    runner = runner or Runner(echo=False)
+    tc = settings.toolchain
+    clang = toolchain.find_clang(runner, explicit=tc.clang_path, prefix=tc.clang_prefix,
+                                 major=tc.clang_major, env=env)
+    python = toolchain.find_python(runner, tc.python, env)
+    facts = dict(
+        clang=clang,
+        lld=toolchain.find_lld(runner, clang, tc.clang_major, env),
+        gcc=toolchain.find_versioned(runner, "gcc", tc.gcc_major, env),
+        gxx=toolchain.find_versioned(runner, "g++", tc.gcc_major, env),
+        patchelf=toolchain.find_patchelf(runner, env),
+        bazel=toolchain.find_bazel(runner, explicit=tc.bazel, source_dir=source_dir, env=env),
+        python=python,
+        machine=system.machine(expand(settings.build.output_user_root or "~")),
+        source=system.source_tree(runner, source_dir) if source_dir else None,
+    )
+    if settings.cuda.enabled:
+        local_cuda, cuda_candidates = cuda.find_cuda(
+            runner, local_path=settings.cuda.local_cuda_path,
+            site_packages=python.site_packages, env=env)
+        roots = [c.root for c in (local_cuda, *cuda_candidates) if c and c.layout != "pip"]
+        local_cudnn, cudnn_candidates = cuda.find_cudnn(
+            local_path=settings.cuda.local_cudnn_path, cuda_roots=roots,
+            site_packages=python.site_packages)
+        facts.update(
+            cuda=local_cuda, cuda_candidates=cuda_candidates,
+            path_ptxas=cuda.path_ptxas(runner, env),
+            cudnn=local_cudnn, cudnn_candidates=cudnn_candidates,
+        )
+    facts["gpus"] = system.find_gpus(runner, env)
+    return Facts(**facts)

@@ -1,0 +1,133 @@
+"""What discovery found, as plain frozen data. Checks and renderers read only these, so they
+can be tested with facts written by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A program found on this machine (path None: not found)."""
+
+    name: str
+    path: str | None = None
+    version: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Clang:
+    path: str | None = None  # as found (may end in clang-17)
+    bazel_path: str | None = None  # the same compiler under a name ending in `clang`
+    version: str | None = None
+    candidates: tuple[tuple[str, str | None], ...] = ()
+    compiles_cxx: bool | None = None
+    compile_error: str = ""
+    include_dirs: tuple[str, ...] = ()
+    gcc_installation: str = ""
+    libcxx_runtime_dir: str | None = None  # a standalone LLVM install's libc++ dir
+
+    @property
+    def major(self) -> int | None:
+        return int(self.version.split(".")[0]) if self.version else None
+
+
+@dataclass(frozen=True)
+class Bazel:
+    path: str | None = None
+    version: str | None = None
+    version_source: str = ""  # "binary", "dpkg"
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Python:
+    path: str | None = None
+    version: str | None = None
+    site_packages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CudaToolkit:
+    root: str
+    layout: str  # "runfile" (lib64), "redist" (lib), "pip" (site-packages/nvidia/...)
+    version: str | None = None
+    version_source: str = ""
+    has_lib: bool = False
+    has_lib64: bool = False
+    cudart: str | None = None
+    cupti_include: str | None = None
+    cupti_lib: str | None = None
+    libdevice: str | None = None
+    ptxas: str | None = None
+    ptxas_version: str | None = None
+    nvcc: str | None = None
+
+
+@dataclass(frozen=True)
+class Cudnn:
+    root: str
+    version: str | None = None
+    header: str | None = None
+    library: str | None = None
+    lib_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class Gpu:
+    name: str
+    compute_cap: str
+    driver: str
+
+
+@dataclass(frozen=True)
+class Gpus:
+    nvidia_smi: str | None = None
+    gpus: tuple[Gpu, ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Machine:
+    cpu_count: int
+    mem_total_gib: float
+    mem_available_gib: float
+    disk_path: str
+    disk_free_gib: float
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str
+    exists: bool = False
+    is_tf_tree: bool = False
+    tf_version: str | None = None
+    bazelversion: str | None = None
+    git_commit: str | None = None
+    git_describe: str | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything doctor, configure and build need to know about this machine."""
+
+    clang: Clang = field(default_factory=Clang)
+    lld: Tool = field(default_factory=lambda: Tool("ld.lld"))
+    gcc: Tool = field(default_factory=lambda: Tool("gcc"))
+    gxx: Tool = field(default_factory=lambda: Tool("g++"))
+    patchelf: Tool = field(default_factory=lambda: Tool("patchelf"))
+    bazel: Bazel = field(default_factory=Bazel)
+    python: Python = field(default_factory=Python)
+    cuda: CudaToolkit | None = None  # the profile's local CUDA (or the one found)
+    cuda_candidates: tuple[CudaToolkit, ...] = ()
+    path_ptxas: Tool = field(default_factory=lambda: Tool("ptxas"))
+    cudnn: Cudnn | None = None
+    cudnn_candidates: tuple[Cudnn, ...] = ()
+    gpus: Gpus = field(default_factory=Gpus)
+    machine: Machine | None = None
+    source: Source | None = None
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)

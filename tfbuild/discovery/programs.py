@@ -1,0 +1,68 @@
+"""Finding programs and asking them their version, without ever failing: a probe that does not
+work is a finding, not a crash."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from tfbuild.errors import TfbuildError
+from tfbuild.runner import Runner
+
+
+def probe(runner: Runner, argv: Sequence[str], *, cwd: str | Path | None = None,
+          timeout: float = 20, input: str | None = None,
+          env: Mapping[str, str | None] | None = None) -> tuple[bool, str]:
+    """Run a probe; (succeeded, stdout+stderr). Never raises for a missing or failing tool."""
+    try:
+        result = runner.run(argv, cwd=cwd, check=False, timeout=timeout, input=input, env=env)
+    except TfbuildError as exc:
+        return False, str(exc)
+    return result.ok, result.output
+
+
+def path_dirs(env: Mapping[str, str]) -> list[Path]:
+    return [Path(p) for p in env.get("PATH", "").split(os.pathsep) if p]
+
+
+def which(name: str, env: Mapping[str, str]) -> str | None:
+    for directory in path_dirs(env):
+        candidate = directory / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def which_matching(pattern: str, env: Mapping[str, str]) -> list[str]:
+    """Every executable on PATH whose name matches the regex, in PATH order."""
+    regex = re.compile(pattern)
+    found: list[str] = []
+    for directory in path_dirs(env):
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for name in names:
+            candidate = directory / name
+            if regex.fullmatch(name) and os.access(candidate, os.X_OK) and candidate.is_file():
+                found.append(str(candidate))
+    return found
+
+
+def unique_by_target(paths: Iterable[str]) -> list[str]:
+    """Drop paths that resolve to a file already listed (keeps the first name seen)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for path in paths:
+        real = os.path.realpath(path)
+        if real not in seen and os.path.exists(path):
+            seen.add(real)
+            out.append(path)
+    return out
+
+
+def version_key(path: str) -> tuple[int, ...]:
+    numbers = re.findall(r"\d+", path)
+    return tuple(int(n) for n in numbers)

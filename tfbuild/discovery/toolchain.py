@@ -1,0 +1,214 @@
+"""Compilers and build tools: clang (and its headers and libc++), lld, gcc/g++, patchelf,
+Bazel and Python."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from tfbuild import versions
+from tfbuild.discovery.facts import Bazel, Clang, Python, Tool
+from tfbuild.discovery.programs import probe, unique_by_target, version_key, which, which_matching
+from tfbuild.runner import Runner
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+LIBCXX_TRIPLE_DIR = "lib/x86_64-unknown-linux-gnu"
+CXX_PROBE = "#include <memory>\n\nint main() { return 0; }\n"
+
+
+# -- clang ---------------------------------------------------------------------------------------
+def clang_candidates(*, explicit: str, prefix: str, major: int, env: Mapping[str, str]) -> list[str]:
+    """Where to look, in order: the exact path, the profile's prefix, PATH, /usr/lib/llvm-*."""
+    if explicit:
+        return [str(Path(explicit).expanduser())]
+    paths: list[str] = []
+    if prefix:
+        bindir = Path(prefix).expanduser() / "bin"
+        paths += [str(bindir / "clang"), str(bindir / f"clang-{major}")]
+    for name in ("clang", f"clang-{major}"):
+        if found := which(name, env):
+            paths.append(found)
+    paths += which_matching(r"clang-\d+", env)
+    paths += sorted(glob.glob("/usr/lib/llvm-*/bin/clang"), key=version_key, reverse=True)
+    return unique_by_target(paths)
+
+
+def bazel_clang_path(path: str) -> str | None:
+    """The same compiler under a name ending in `clang` (TF's CUDA rules treat `clang-17` as
+    not-clang). Never resolves to a name that does not end in `clang`."""
+    if Path(path).name == "clang":
+        return path
+    sibling = Path(path).parent / "clang"
+    if sibling.exists() and os.path.realpath(sibling) == os.path.realpath(path):
+        return str(sibling)
+    real = os.path.realpath(path)
+    if Path(real).name == "clang":
+        return real
+    real_sibling = Path(real).parent / "clang"
+    if real_sibling.exists() and os.path.realpath(real_sibling) == real:
+        return str(real_sibling)
+    return None
+
+
+def libcxx_runtime_dir(clang_path: str, prefix: str) -> str | None:
+    """A standalone LLVM install keeps libc++ in lib/x86_64-unknown-linux-gnu; that dir must be
+    on LD_LIBRARY_PATH (else `undefined symbol: _ZNSt3__122__libcpp_verbose_abortEPKcz`)."""
+    roots = []
+    if prefix:
+        roots.append(Path(prefix).expanduser())
+    roots.append(Path(os.path.realpath(clang_path)).parent.parent)
+    roots.append(Path(clang_path).parent.parent)
+    for root in roots:
+        candidate = root / LIBCXX_TRIPLE_DIR
+        if glob.glob(str(candidate / "libc++.so*")):
+            return str(candidate)
+    return None
+
+
+def parse_search_list(text: str) -> tuple[tuple[str, ...], str]:
+    """`clang -E -xc++ - -v` stderr: the <...> include dirs and the selected GCC installation."""
+    dirs: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        if line.startswith("#include <...> search starts here"):
+            inside = True
+            continue
+        if line.startswith("End of search list"):
+            inside = False
+            continue
+        if inside and line.startswith(" "):
+            dirs.append(os.path.normpath(line.strip().split(" (")[0]))
+    gcc = re.search(r"^Selected GCC installation: (.+)$", text, re.M)
+    return tuple(dirs), gcc.group(1).strip() if gcc else ""
+
+
+def find_clang(runner: Runner, *, explicit: str, prefix: str, major: int,
+               env: Mapping[str, str]) -> Clang:
+    candidates: list[tuple[str, str | None]] = []
+    for path in clang_candidates(explicit=explicit, prefix=prefix, major=major, env=env):
+        if not os.path.exists(path):
+            continue
+        ok, out = probe(runner, [path, "--version"])
+        candidates.append((path, versions.clang(out) if ok else None))
+    if not candidates:
+        return Clang()
+    chosen = next((c for c in candidates if c[1] and c[1].split(".")[0] == str(major)),
+                  candidates[0])
+    path, version = chosen
+    compiles, error = _compiles_cxx(runner, path)
+    _, search_out = probe(runner, [path, "-E", "-xc++", "-", "-v"], input="")
+    include_dirs, gcc_installation = parse_search_list(search_out)
+    return Clang(
+        path=path,
+        bazel_path=bazel_clang_path(path),
+        version=version,
+        candidates=tuple(candidates),
+        compiles_cxx=compiles,
+        compile_error=error,
+        include_dirs=include_dirs,
+        gcc_installation=gcc_installation,
+        libcxx_runtime_dir=libcxx_runtime_dir(path, prefix),
+    )
+
+
+def _compiles_cxx(runner: Runner, clang: str) -> tuple[bool, str]:
+    """The notes' check: `clang test.cpp` with `#include <memory>` and no extra flags."""
+    with tempfile.TemporaryDirectory(prefix="tfbuild-clang-") as tmp:
+        source = Path(tmp) / "test.cpp"
+        source.write_text(CXX_PROBE)
+        ok, out = probe(runner, [clang, "-c", str(source), "-o", str(Path(tmp) / "test.o")])
+    return ok, "" if ok else out.strip()[-600:]
+
+
+# -- other tools ---------------------------------------------------------------------------------
+def find_lld(runner: Runner, clang: Clang, major: int, env: Mapping[str, str]) -> Tool:
+    paths = []
+    if clang.path:
+        for base in (Path(clang.path).parent, Path(os.path.realpath(clang.path)).parent):
+            paths.append(str(base / "ld.lld"))
+    paths += [p for p in (which("ld.lld", env), which(f"ld.lld-{major}", env)) if p]
+    for path in unique_by_target(paths):
+        ok, out = probe(runner, [path, "--version"])
+        if ok:
+            return Tool("ld.lld", path, versions.lld(out))
+    return Tool("ld.lld")
+
+
+def find_versioned(runner: Runner, base: str, major: int, env: Mapping[str, str]) -> Tool:
+    """gcc-12 / g++-12, else plain gcc / g++ (reported with its own version)."""
+    for name in (f"{base}-{major}", base):
+        path = which(name, env)
+        if path:
+            ok, out = probe(runner, [path, "--version"])
+            return Tool(f"{base}-{major}", path, versions.gcc(out) if ok else None)
+    return Tool(f"{base}-{major}")
+
+
+def find_patchelf(runner: Runner, env: Mapping[str, str]) -> Tool:
+    path = which("patchelf", env)
+    if not path:
+        return Tool("patchelf")
+    ok, out = probe(runner, [path, "--version"])
+    return Tool("patchelf", path, versions.patchelf(out) if ok else None)
+
+
+def find_bazel(runner: Runner, *, explicit: str, source_dir: Path | None,
+               env: Mapping[str, str]) -> Bazel:
+    """The profile's Bazel, else bazelisk, else bazel. Asked for its version inside the source
+    tree, so that wrappers apply the tree's .bazelversion."""
+    if explicit:
+        path = str(Path(explicit).expanduser()) if os.path.exists(
+            Path(explicit).expanduser()) else which(explicit, env)
+    else:
+        path = which("bazelisk", env) or which("bazel", env)
+    if not path:
+        return Bazel()
+    cwd = source_dir if source_dir and source_dir.is_dir() else None
+    ok, out = probe(runner, [path, "--version"], cwd=cwd, timeout=60)
+    if not ok:
+        return Bazel(path=path, error=ANSI.sub("", out).strip()[-800:])
+    found = versions.bazel(out)
+    if found:
+        return Bazel(path=path, version=found, version_source="binary")
+    packaged = _dpkg_version(runner, path)
+    if packaged:
+        return Bazel(path=path, version=packaged, version_source="dpkg")
+    return Bazel(path=path, error=f"unrecognised version output: {out.strip()[:200]}")
+
+
+def _dpkg_version(runner: Runner, path: str) -> str | None:
+    """Debian's bazel-bootstrap binary reports `bazel no_version`; its package knows."""
+    ok, out = probe(runner, ["dpkg-query", "-S", os.path.realpath(path)])
+    if not ok or ":" not in out:
+        return None
+    package = out.split(":", 1)[0].strip()
+    ok, out = probe(runner, ["dpkg-query", "-W", "-f=${Version}", package])
+    if not ok:
+        return None
+    match = re.match(r"(\d+\.\d+\.\d+)", out.strip())
+    return match.group(1) if match else None
+
+
+PYTHON_PROBE = (
+    "import json, site, sys; print(json.dumps({'version': '%d.%d.%d' % sys.version_info[:3], "
+    "'site': site.getsitepackages(), 'exe': sys.executable}))"
+)
+
+
+def find_python(runner: Runner, explicit: str, env: Mapping[str, str]) -> Python:
+    path = str(Path(explicit).expanduser()) if explicit else which("python3", env)
+    if not path or not os.path.exists(path):
+        return Python(path=path or None)
+    ok, out = probe(runner, [path, "-c", PYTHON_PROBE])
+    if not ok:
+        return Python(path=path)
+    try:
+        data = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return Python(path=path)
+    return Python(path=path, version=data["version"], site_packages=tuple(data["site"]))

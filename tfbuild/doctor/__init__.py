@@ -1,0 +1,33 @@
+"""`invoke doctor`: discover, check, report. Changes nothing on the machine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from tfbuild import console, paths
+from tfbuild.discovery import discover
+from tfbuild.discovery.facts import Facts
+from tfbuild.doctor.checks import FAIL, Check, run_checks
+from tfbuild.doctor.report import as_json, print_table
+from tfbuild.runner import Runner
+from tfbuild.settings import ResolvedProfile, resolve
+
+
+def diagnose(profile: ResolvedProfile, *, source: str | Path | None = None,
+             runner: Runner | None = None) -> tuple[Facts, list[Check]]:
+    source_dir = paths.source_dir(profile.settings, source)
+    facts = discover(profile.settings, source_dir=source_dir, runner=runner or Runner(echo=False))
+    return facts, run_checks(profile.settings, facts)
+
+
+def doctor(profile_ref: str | None = None, *, source: str | None = None,
+           overrides: Sequence[str] = (), json_output: bool = False, verbose: bool = False) -> int:
+    """Print the readiness report; return the exit code (0: nothing fails, 1: something does)."""
+    profile = resolve(profile_ref, overrides=overrides)
+    _, rows = diagnose(profile, source=source, runner=Runner(echo=verbose))
+    if json_output:
+        console.plain(as_json(profile, rows))
+    else:
+        print_table(profile, rows)
+    return 1 if any(r.status == FAIL for r in rows) else 0

@@ -1,0 +1,466 @@
+"""Doctor's checks: pure functions of (Settings, Facts) -> Check rows.
+
+Each row says what was found, what the profile expects, and for anything not ok the exact fix.
+`blocking` rows stop configure and build when they fail (unless --force).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfbuild import capabilities, pins, sizing, versions
+from tfbuild.discovery.facts import CudaToolkit, Facts
+from tfbuild.settings.model import Settings
+
+OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    status: str
+    found: str
+    expected: str
+    hint: str = ""
+    blocking: bool = False
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "status": self.status, "found": self.found,
+                "expected": self.expected, "hint": self.hint, "blocking": self.blocking}
+
+    @property
+    def blocks(self) -> bool:
+        return self.blocking and self.status == FAIL
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    facts: Facts
+
+    @property
+    def tf(self) -> pins.TensorflowPins:
+        return pins.tensorflow(self.settings.tensorflow.version)
+
+    @property
+    def cuda_on(self) -> bool:
+        return self.settings.cuda.enabled
+
+
+CheckFn = Callable[[Context], Iterable[Check]]
+
+
+# -- python and compilers ------------------------------------------------------------------------
+def check_python(ctx: Context) -> Iterable[Check]:
+    py = ctx.facts.python
+    supported = ctx.tf.python
+    expected = f"Python {supported[0]}-{supported[-1]} (TF {ctx.tf.version})"
+    wanted = ctx.settings.toolchain.python_version
+    if not py.path or not py.version:
+        yield Check("python", FAIL, f"not found ({py.path or 'python3 not on PATH'})", expected,
+                    "install Python 3.9-3.12 or set toolchain.python to its path", blocking=True)
+        return
+    mm = versions.major_minor(py.version)
+    if mm not in supported:
+        yield Check("python", FAIL, f"{py.path} ({py.version})", expected,
+                    f"TF {ctx.tf.version} has lock files for {', '.join(supported)} only: set "
+                    "toolchain.python to a supported interpreter", blocking=True)
+    elif wanted and wanted not in supported:
+        yield Check("python", FAIL, f"{py.path} ({py.version}); toolchain.python_version={wanted}",
+                    expected, f"set toolchain.python_version to one of {', '.join(supported)}",
+                    blocking=True)
+    else:
+        yield Check("python", OK, f"{py.path} ({py.version})", expected)
+
+
+def check_clang(ctx: Context) -> Iterable[Check]:
+    clang, tc = ctx.facts.clang, ctx.settings.toolchain
+    expected = f"clang {tc.clang_major}" + (f" (prefix {tc.clang_prefix})" if tc.clang_prefix else "")
+    if tc.clang_prefix and not Path(tc.clang_prefix).expanduser().is_dir():
+        yield Check("clang.prefix", FAIL, f"{tc.clang_prefix} does not exist", "an LLVM install",
+                    "fix toolchain.clang_prefix (the directory that holds bin/clang), or set it "
+                    "to \"\" to search PATH and /usr/lib/llvm-*", blocking=True)
+    if not clang.path:
+        yield Check("clang", FAIL, "not found", expected,
+                    f"install clang {tc.clang_major} and lld (apt install clang-{tc.clang_major} "
+                    f"lld-{tc.clang_major}, or unpack the LLVM {tc.clang_major} release and set "
+                    "toolchain.clang_prefix)", blocking=True)
+        return
+    found = f"{clang.path} ({clang.version or 'version unknown'})"
+    if clang.major != tc.clang_major:
+        others = ", ".join(f"{p} ({v})" for p, v in clang.candidates if p != clang.path)
+        yield Check("clang", FAIL, f"found {clang.major}, the profile wants {tc.clang_major}: "
+                    f"{found}" + (f"; also {others}" if others else ""), expected,
+                    f"install clang {tc.clang_major} and set toolchain.clang_prefix or "
+                    f"toolchain.clang_path; or accept this one with "
+                    f"--set toolchain.clang_major={clang.major} (untested by TF {ctx.tf.version})")
+    else:
+        yield Check("clang", OK, found, expected)
+    if clang.bazel_path:
+        yield Check("clang.bazel_path", OK, clang.bazel_path, "a path ending in `clang`")
+    else:
+        yield Check("clang.bazel_path", FAIL, clang.path, "a path ending in `clang`",
+                    "TF's CUDA rules treat a compiler not named `clang` as not-clang: set "
+                    f"toolchain.clang_path to a `clang` path, e.g. /usr/lib/llvm-{tc.clang_major}/bin/clang",
+                    blocking=ctx.cuda_on)
+    yield from _check_clang_cxx(ctx)
+
+
+def _check_clang_cxx(ctx: Context) -> Iterable[Check]:
+    clang, tc = ctx.facts.clang, ctx.settings.toolchain
+    gcc_note = f"GCC installation {clang.gcc_installation}" if clang.gcc_installation else \
+        "no GCC installation selected"
+    if clang.compiles_cxx:
+        yield Check("clang.cxx", OK, f"compiles <memory>; {gcc_note}",
+                    "`clang test.cpp` with #include <memory> compiles")
+    else:
+        yield Check("clang.cxx", FAIL, f"cannot compile <memory>: {clang.compile_error[-300:]}",
+                    "`clang test.cpp` with #include <memory> compiles",
+                    f"install g++-{tc.gcc_major} (the LLVM release uses its libstdc++ headers: "
+                    f"apt install gcc-{tc.gcc_major} g++-{tc.gcc_major}); see "
+                    f"`{clang.path} -E -xc++ - -v` for the include dirs", blocking=True)
+    dirs = ", ".join(clang.include_dirs) or "none reported"
+    yield Check("clang.include_dirs", OK if clang.include_dirs else WARN, dirs,
+                "C++ include dirs of the selected GCC",
+                "" if clang.include_dirs else "run `clang -E -xc++ - -v` and check the search list")
+    if clang.libcxx_runtime_dir:
+        on_path = clang.libcxx_runtime_dir in os.environ.get("LD_LIBRARY_PATH", "").split(":")
+        yield Check("clang.libcxx", OK, f"{clang.libcxx_runtime_dir}"
+                    + (" (on LD_LIBRARY_PATH)" if on_path else
+                       " (configure adds it to the recorded LD_LIBRARY_PATH)"),
+                    "libc++ runtime dir on LD_LIBRARY_PATH")
+    elif tc.clang_prefix:
+        yield Check("clang.libcxx", WARN, f"no {tc.clang_prefix}/lib/x86_64-unknown-linux-gnu/libc++.so*",
+                    "libc++ runtime dir on LD_LIBRARY_PATH",
+                    "if TF fails with `undefined symbol: _ZNSt3__122__libcpp_verbose_abortEPKcz`, add "
+                    "the LLVM install's libc++ dir to LD_LIBRARY_PATH")
+
+
+def check_linkers_and_tools(ctx: Context) -> Iterable[Check]:
+    facts, tc = ctx.facts, ctx.settings.toolchain
+    if facts.lld.path:
+        yield Check("lld", OK, f"{facts.lld.path} ({facts.lld.version})", "ld.lld (-fuse-ld=lld)")
+    else:
+        yield Check("lld", FAIL if ctx.cuda_on else WARN, "not found", "ld.lld (-fuse-ld=lld)",
+                    f"TF's cuda_clang config links with lld: apt install lld-{tc.clang_major}, or "
+                    "use an LLVM release that ships bin/ld.lld", blocking=ctx.cuda_on)
+    for tool in (facts.gcc, facts.gxx):
+        expected = f"{tool.name}"
+        if not tool.path:
+            yield Check(tool.name.split("-")[0], FAIL, "not found", expected,
+                        f"apt install gcc-{tc.gcc_major} g++-{tc.gcc_major} (the LLVM "
+                        f"{tc.clang_major} Ubuntu release depends on them)")
+        elif versions.version(tool.version) and versions.version(tool.version).major != tc.gcc_major:
+            yield Check(tool.name.split("-")[0], WARN, f"{tool.path} ({tool.version})", expected,
+                        f"apt install gcc-{tc.gcc_major} g++-{tc.gcc_major}")
+        else:
+            yield Check(tool.name.split("-")[0], OK, f"{tool.path} ({tool.version})", expected)
+    p = facts.patchelf
+    yield (Check("patchelf", OK, f"{p.path} ({p.version})", "patchelf (wheel build)") if p.path
+           else Check("patchelf", FAIL, "not found", "patchelf (wheel build)",
+                      "apt install patchelf"))
+
+
+def check_bazel(ctx: Context) -> Iterable[Check]:
+    bazel, tc = ctx.facts.bazel, ctx.settings.toolchain
+    source = ctx.facts.source
+    if tc.bazel_version != "from-source":
+        wanted, origin = tc.bazel_version, "toolchain.bazel_version"
+    elif source and source.bazelversion:
+        wanted, origin = source.bazelversion, f"{source.path}/.bazelversion"
+    else:
+        wanted, origin = ctx.tf.bazel, f"TF {ctx.tf.version} pins"
+    expected = f"Bazel {wanted} ({origin})"
+    if not bazel.path:
+        yield Check("bazel", FAIL, "neither bazelisk nor bazel on PATH", expected,
+                    "install bazelisk (it reads .bazelversion) or set toolchain.bazel",
+                    blocking=True)
+    elif bazel.error:
+        yield Check("bazel", FAIL, f"{bazel.path}: {bazel.error}", expected,
+                    f"install Bazel {wanted} (bazelisk fetches it), or set toolchain.bazel to a "
+                    f"Bazel {wanted} binary", blocking=True)
+    elif bazel.version != wanted:
+        yield Check("bazel", FAIL, f"{bazel.path} ({bazel.version}, from {bazel.version_source})",
+                    expected, f"use Bazel {wanted}: install bazelisk, or set toolchain.bazel; "
+                    f"to accept {bazel.version} set toolchain.bazel_version={bazel.version}",
+                    blocking=True)
+    else:
+        yield Check("bazel", OK, f"{bazel.path} ({bazel.version})", expected)
+
+
+# -- CUDA ----------------------------------------------------------------------------------------
+def _candidates_hint(toolkits: Iterable[CudaToolkit], key: str) -> str:
+    listed = [f"{t.root} ({t.version or '?'}, {t.layout})" for t in toolkits]
+    return f"; found elsewhere: {', '.join(listed)} (set {key})" if listed else ""
+
+
+def check_cuda_versions(ctx: Context) -> Iterable[Check]:
+    cuda = ctx.settings.cuda
+    for key, value in (("cuda.version", cuda.version), ("cuda.cudnn_version", cuda.cudnn_version)):
+        if versions.is_xyz(value):
+            yield Check(f"{key}", OK, value, "x.y.z")
+        else:
+            yield Check(f"{key}", FAIL, value, "x.y.z",
+                        f"Bazel needs three parts: set {key} to e.g. "
+                        f"{value + '.0' if value.count('.') == 1 else '12.4.0'}", blocking=True)
+
+
+def check_cuda_toolkit(ctx: Context) -> Iterable[Check]:
+    cuda, facts = ctx.settings.cuda, ctx.facts
+    want = versions.major_minor(cuda.version) or cuda.version
+    expected = f"CUDA {cuda.version}" + (f" at {cuda.local_cuda_path}" if cuda.local_cuda_path else
+                                          " (hermetic download)")
+    others = _candidates_hint(facts.cuda_candidates, "cuda.local_cuda_path")
+    if not cuda.local_cuda_path:
+        if cuda.version in ctx.tf.hermetic_cuda_versions:
+            yield Check("cuda.toolkit", OK, f"Bazel downloads CUDA {cuda.version}", expected)
+        else:
+            yield Check("cuda.toolkit", FAIL, f"CUDA {cuda.version} is not a hermetic "
+                        f"redistribution of TF {ctx.tf.version}" + others, expected,
+                        "set cuda.local_cuda_path to a local CUDA, or cuda.version to one of "
+                        + ", ".join(ctx.tf.hermetic_cuda_versions), blocking=True)
+        return
+    if not os.path.isabs(cuda.local_cuda_path):
+        yield Check("cuda.toolkit", FAIL, f"{cuda.local_cuda_path} is relative", expected,
+                    "set cuda.local_cuda_path to an absolute path", blocking=True)
+        return
+    tk = facts.cuda
+    if tk is None:
+        yield Check("cuda.toolkit", FAIL, f"no CUDA toolkit at {cuda.local_cuda_path}" + others,
+                    expected, "install CUDA there or fix cuda.local_cuda_path", blocking=True)
+        return
+    if versions.major_minor(tk.version) != want:
+        yield Check("cuda.toolkit", FAIL, f"CUDA {tk.version} at {tk.root} ({tk.version_source})",
+                    expected, f"point cuda.local_cuda_path at a CUDA {want} install, or set "
+                    f"cuda.version to the one found", blocking=True)
+    else:
+        yield Check("cuda.toolkit", OK, f"CUDA {tk.version} at {tk.root} ({tk.version_source})",
+                    expected)
+    yield from _check_cuda_layout(ctx, tk)
+
+
+def _check_cuda_layout(ctx: Context, tk: CudaToolkit) -> Iterable[Check]:
+    fix = ctx.settings.cuda.layout_fix
+    expected = "lib/ (TF's hermetic rules link lib, include, bin, nvvm)"
+    if tk.has_lib:
+        yield Check("cuda.layout", OK, f"{tk.layout}: lib/ present", expected)
+    elif fix == "none":
+        yield Check("cuda.layout", FAIL, f"{tk.layout}: lib64/ only, no lib/", expected,
+                    "a runfile install needs the lib->lib64 fix: set cuda.layout_fix to shim "
+                    "(default) or patch, then `invoke patch`", blocking=True)
+    else:
+        yield Check("cuda.layout", WARN, f"{tk.layout}: lib64/ only, no lib/", expected,
+                    f"the lib->lib64 fix is needed; cuda.layout_fix={fix} applies it "
+                    "(`invoke patch`, also run by `invoke build`)")
+    yield (Check("cuda.cudart", OK, tk.cudart, "libcudart.so.<major>") if tk.cudart else
+           Check("cuda.cudart", FAIL, f"no libcudart.so.* under {tk.root}", "libcudart.so.<major>",
+                 "reinstall the CUDA toolkit (cuda_cudart) or fix cuda.local_cuda_path",
+                 blocking=True))
+    if tk.cupti_include and tk.cupti_include.endswith("extras/CUPTI/include"):
+        yield Check("cuda.cupti", WARN if fix == "none" else OK,
+                    f"{tk.cupti_include} (runfile layout)", "CUPTI headers found by Bazel",
+                    "" if fix != "none" else "set cuda.layout_fix=shim so Bazel sees CUPTI")
+    elif tk.cupti_include:
+        yield Check("cuda.cupti", OK, tk.cupti_include, "CUPTI headers found by Bazel")
+    else:
+        yield Check("cuda.cupti", WARN, "no cupti.h", "CUPTI headers found by Bazel",
+                    "install the CUDA toolkit's CUPTI component (extras/CUPTI)")
+    yield (Check("cuda.libdevice", OK, tk.libdevice, "nvvm/libdevice (XLA at run time)")
+           if tk.libdevice else
+           Check("cuda.libdevice", WARN, "no nvvm/libdevice", "nvvm/libdevice (XLA at run time)",
+                 "install the toolkit's nvvm component; XLA needs libdevice at run time"))
+
+
+def check_ptxas(ctx: Context) -> Iterable[Check]:
+    tk, on_path = ctx.facts.cuda, ctx.facts.path_ptxas
+    want = versions.major_minor(tk.version if tk else ctx.settings.cuda.version)
+    expected = f"ptxas {want} first on PATH"
+    bindir = f"{tk.root}/bin" if tk and tk.ptxas else None
+    fix = (f"put {bindir} first on PATH (configure records that PATH for build and smoke-test)"
+           if bindir else "put the CUDA toolkit's bin/ first on PATH")
+    if not on_path.path:
+        yield Check("cuda.ptxas", WARN, "no ptxas on PATH", expected, fix)
+    elif versions.major_minor(on_path.version) != want:
+        yield Check("cuda.ptxas", WARN, f"{on_path.path} ({on_path.version})", expected,
+                    f"XLA would use the wrong ptxas: {fix}")
+    else:
+        yield Check("cuda.ptxas", OK, f"{on_path.path} ({on_path.version})", expected)
+
+
+def check_cudnn(ctx: Context) -> Iterable[Check]:
+    cuda, facts = ctx.settings.cuda, ctx.facts
+    expected = f"cuDNN {cuda.cudnn_version}" + (
+        f" at {cuda.local_cudnn_path}" if cuda.local_cudnn_path else " (hermetic download)")
+    elsewhere = [f"{c.root} ({c.version})" for c in facts.cudnn_candidates]
+    others = f"; found elsewhere: {', '.join(elsewhere)}" if elsewhere else ""
+    if not cuda.local_cudnn_path:
+        listed = ctx.tf.hermetic_cudnn_versions
+        if cuda.cudnn_version in listed:
+            yield Check("cudnn", OK, f"Bazel downloads cuDNN {cuda.cudnn_version}", expected)
+        else:
+            yield Check("cudnn", FAIL, f"cuDNN {cuda.cudnn_version} is not a hermetic "
+                        f"redistribution of TF {ctx.tf.version} (it lists {', '.join(listed)})"
+                        + others, expected,
+                        "set cuda.local_cudnn_path to a local cuDNN install (the only way to use "
+                        f"{cuda.cudnn_version}), or cuda.cudnn_version to a listed version",
+                        blocking=True)
+        return
+    if not os.path.isabs(cuda.local_cudnn_path):
+        yield Check("cudnn", FAIL, f"{cuda.local_cudnn_path} is relative", expected,
+                    "set cuda.local_cudnn_path to an absolute path", blocking=True)
+        return
+    found = facts.cudnn
+    if found is None or not found.header:
+        yield Check("cudnn", FAIL, f"no cudnn_version.h under {cuda.local_cudnn_path}" + others,
+                    expected, "install cuDNN there (include/ and lib/) or fix "
+                    "cuda.local_cudnn_path", blocking=True)
+        return
+    if found.version != cuda.cudnn_version:
+        yield Check("cudnn", FAIL, f"cuDNN {found.version} ({found.header})", expected,
+                    f"set cuda.cudnn_version = \"{found.version}\", or point "
+                    "cuda.local_cudnn_path at the wanted version", blocking=True)
+    elif not found.library:
+        yield Check("cudnn", FAIL, f"cuDNN {found.version} headers but no libcudnn.so*", expected,
+                    "install the cuDNN libraries (lib/libcudnn.so.9)", blocking=True)
+    else:
+        yield Check("cudnn", OK, f"cuDNN {found.version}: {found.header}, {found.library}",
+                    expected)
+
+
+def check_capabilities(ctx: Context) -> Iterable[Check]:
+    cuda, gpus = ctx.settings.cuda, ctx.facts.gpus.gpus
+    listed = cuda.compute_capabilities
+    expected = "sm_XY/compute_XY that CUDA " + cuda.version + " can target"
+    if not listed:
+        yield Check("cuda.capabilities", FAIL, "none", expected,
+                    "set cuda.compute_capabilities, e.g. [\"sm_86\"] for your GPU "
+                    "(https://developer.nvidia.com/cuda-gpus)", blocking=True)
+        return
+    caps, problems = capabilities.normalise(listed)
+    problems += capabilities.untargetable(caps, cuda.version)
+    if problems:
+        found = "; ".join(f"{p.text}: {p.reason}" for p in problems)
+        fixes = "; ".join(f"{p.text} -> {p.fix}" for p in problems)
+        yield Check("cuda.capabilities", FAIL, found, expected,
+                    f"change cuda.compute_capabilities: {fixes}", blocking=True)
+        return
+    text = capabilities.joined(caps)
+    if listed != [str(c) for c in caps]:
+        text += f" (from {listed})"
+    yield Check("cuda.capabilities", OK, text, expected)
+    for gpu in gpus:
+        yield _check_runs_on(gpu, caps)
+
+
+def _check_runs_on(gpu, caps) -> Check:
+    cc = capabilities.parse_gpu_capability(gpu.compute_cap)
+    expected = f"code that runs on {gpu.name}"
+    if cc is None:
+        return Check("gpu.capability", WARN, f"{gpu.name}: compute capability {gpu.compute_cap!r}",
+                     expected, "upgrade the NVIDIA driver (nvidia-smi reports compute_cap)")
+    native = capabilities.native(*cc)
+    running = [str(c) for c in caps if capabilities.runs_on(c, *cc)]
+    if running:
+        return Check("gpu.capability", OK, f"{gpu.name} ({gpu.compute_cap}) runs "
+                     f"{', '.join(running)}; native is {native}", expected)
+    return Check("gpu.capability", FAIL, f"nothing in the list runs on {gpu.name} "
+                 f"({gpu.compute_cap})", expected,
+                 f"add {native} to cuda.compute_capabilities (native for this GPU)")
+
+
+def check_gpus(ctx: Context) -> Iterable[Check]:
+    gpus = ctx.facts.gpus
+    if gpus.gpus:
+        found = "; ".join(f"{g.name} (compute {g.compute_cap}, driver {g.driver})" for g in gpus.gpus)
+        yield Check("gpu", OK, found, "an NVIDIA GPU (for running, not for building)")
+    elif gpus.error:
+        yield Check("gpu", WARN, f"nvidia-smi failed: {gpus.error}", "an NVIDIA GPU",
+                    "check the NVIDIA driver (nvidia-smi must work); building works without it")
+    elif ctx.cuda_on:
+        yield Check("gpu", WARN, "no nvidia-smi, no GPU visible", "an NVIDIA GPU",
+                    "building works without a GPU; the smoke test then runs on the CPU only")
+    else:
+        yield Check("gpu", SKIP, "not needed (CPU profile)", "-")
+
+
+# -- machine and source --------------------------------------------------------------------------
+def check_machine(ctx: Context) -> Iterable[Check]:
+    machine, build = ctx.facts.machine, ctx.settings.build
+    if machine is None:
+        return
+    need = sizing.disk_needed_gib(ctx.cuda_on)
+    disk = f"{machine.disk_free_gib:.0f} GiB free at {machine.disk_path}"
+    yield (Check("machine.disk", OK, disk, f">= {need:.0f} GiB at the output root")
+           if machine.disk_free_gib >= need else
+           Check("machine.disk", WARN, disk, f">= {need:.0f} GiB at the output root",
+                 "free disk space, or set build.output_user_root to a larger disk"))
+    recommended = sizing.recommended_jobs(machine, ctx.cuda_on)
+    found = f"{machine.cpu_count} cores, {machine.mem_total_gib:.1f} GiB RAM; recommended jobs {recommended}"
+    if build.jobs == 0:
+        yield Check("machine.jobs", OK, found + " (build.jobs=0: uses it)", "jobs that fit in RAM")
+    elif build.jobs > recommended:
+        yield Check("machine.jobs", WARN, found + f"; build.jobs={build.jobs}", "jobs that fit in RAM",
+                    f"set build.jobs={recommended} (or 0) to avoid `Killed signal terminated "
+                    "program cc1plus`")
+    else:
+        yield Check("machine.jobs", OK, found + f"; build.jobs={build.jobs}", "jobs that fit in RAM")
+
+
+def check_source(ctx: Context) -> Iterable[Check]:
+    src, tf = ctx.facts.source, ctx.settings.tensorflow
+    if src is None:
+        return
+    expected = f"TensorFlow {tf.version} source tree"
+    if not src.exists:
+        yield Check("source", WARN, f"{src.path} does not exist", expected,
+                    "run `invoke source` to clone it, or pass --source DIR / set "
+                    "tensorflow.source_dir")
+        return
+    if not src.is_tf_tree:
+        yield Check("source", FAIL, f"{src.path} is not a TensorFlow tree (no WORKSPACE, "
+                    "configure.py and tensorflow/core/public/version.h)", expected,
+                    "pass --source DIR of a TensorFlow checkout", blocking=True)
+        return
+    found = f"{src.path}: TF {src.tf_version}, .bazelversion {src.bazelversion}"
+    if src.git_commit:
+        found += f", commit {src.git_commit[:12]} ({src.git_describe})"
+    if src.tf_version != tf.version:
+        yield Check("source", WARN, found, expected,
+                    f"check out {tf.git_ref}, or set tensorflow.version={src.tf_version}")
+    else:
+        yield Check("source", OK, found, expected)
+
+
+def check_profile_paths(ctx: Context) -> Iterable[Check]:
+    cuda = ctx.settings.cuda
+    for key in ("local_nccl_path",):
+        value = getattr(cuda, key)
+        if value and not (os.path.isabs(value) and os.path.isdir(value)):
+            yield Check(f"cuda.{key}", FAIL, f"{value} is not an existing absolute directory",
+                        "an absolute path", f"fix cuda.{key}", blocking=True)
+
+
+COMMON: tuple[CheckFn, ...] = (check_python, check_clang, check_linkers_and_tools, check_bazel)
+CUDA: tuple[CheckFn, ...] = (check_cuda_versions, check_cuda_toolkit, check_ptxas, check_cudnn,
+                             check_profile_paths, check_capabilities)
+TAIL: tuple[CheckFn, ...] = (check_gpus, check_machine, check_source)
+
+
+def check_cuda_disabled(ctx: Context) -> Iterable[Check]:
+    yield Check("cuda", SKIP, "CUDA disabled by the profile", "-")
+
+
+def run_checks(settings: Settings, facts: Facts) -> list[Check]:
+    ctx = Context(settings, facts)
+    middle = CUDA if settings.cuda.enabled else (check_cuda_disabled,)
+    return [row for fn in COMMON + middle + TAIL for row in fn(ctx)]
+
+
+def summary(rows: Iterable[Check]) -> dict:
+    rows = list(rows)
+    counts = {s: sum(1 for r in rows if r.status == s) for s in (OK, WARN, FAIL, SKIP)}
+    return {**counts, "blocking": [r.id for r in rows if r.blocks],
+            "failed": [r.id for r in rows if r.status == FAIL]}

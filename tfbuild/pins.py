@@ -1,0 +1,74 @@
+"""Typed access to tfbuild/data/pins.toml (versions, compatibility, sizing)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from tfbuild.errors import ConfigError
+
+PINS_FILE = Path(__file__).parent / "data" / "pins.toml"
+
+
+@dataclass(frozen=True)
+class TensorflowPins:
+    version: str
+    commit: str
+    git_ref: str
+    bazel: str
+    clang_major: int
+    gcc_major: int
+    python: tuple[str, ...]
+    rules_python: str
+    hermetic_cuda_versions: tuple[str, ...]
+    hermetic_cudnn_versions: tuple[str, ...]
+    bazelrc_cuda_version: str
+    bazelrc_cudnn_version: str
+    bazelrc_cuda_clang_capabilities: str
+    clang_offsetof_workaround: tuple[int, ...]
+    default_cc_opt_flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MachinePins:
+    disk_gib_cpu: float
+    disk_gib_cuda: float
+    ram_gib_per_job_cpu: float
+    ram_gib_per_job_cuda: float
+
+
+@cache
+def _raw() -> dict:
+    with open(PINS_FILE, "rb") as handle:
+        return tomllib.load(handle)
+
+
+def known_tensorflow_versions() -> list[str]:
+    return sorted(_raw()["tensorflow"])
+
+
+def tensorflow(version: str) -> TensorflowPins:
+    table = _raw()["tensorflow"].get(version)
+    if table is None:
+        raise ConfigError(
+            f"tfbuild has no pins for TensorFlow {version}",
+            hint="set tensorflow.version to one of: " + ", ".join(known_tensorflow_versions()),
+        )
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+    return TensorflowPins(version=version, **values)
+
+
+def machine() -> MachinePins:
+    return MachinePins(**_raw()["machine"])
+
+
+def cuda_target_range(cuda_version: str) -> tuple[int, int] | None:
+    """(min, max) sm number a CUDA release can target, or None if tfbuild does not know it."""
+    parts = cuda_version.split(".")
+    table = _raw()["cuda_targets"]
+    for key in (".".join(parts[:2]), parts[0]):
+        if key in table:
+            return table[key]["min"], table[key]["max"]
+    return None

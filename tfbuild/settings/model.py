@@ -1,0 +1,175 @@
+"""The settings model: typed, immutable, one docstring per key.
+
+Defaults live in tfbuild/data/defaults.toml (every key must be there; a test checks it), so the
+model holds no default values: one place for each fact. The README's profile-key table is
+generated from this model (`python -m tfbuild.settings.docs`), and a test fails when it is stale.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+def doc(text: str) -> dict:
+    return {"doc": text}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TensorflowSettings:
+    version: str = field(metadata=doc(
+        "TensorFlow release to build (x.y.z); selects tfbuild's pins for it."))
+    git_url: str = field(metadata=doc("Where `invoke source` clones TensorFlow from."))
+    git_ref: str = field(metadata=doc("Tag, branch or commit to check out (shallow clone)."))
+    source_dir: str = field(metadata=doc(
+        "The TensorFlow source tree (`~` expanded; relative to the current directory). "
+        "`--source DIR` overrides it."))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolchainSettings:
+    clang_major: int = field(metadata=doc(
+        "Clang major version the build expects (TF 2.18 is tested with 17)."))
+    clang_prefix: str = field(metadata=doc(
+        "An LLVM install searched first, e.g. `/media/workspace/clang17/instdir` "
+        "(its `bin/clang` and `lib/x86_64-unknown-linux-gnu` libc++ runtime). Empty: none."))
+    clang_path: str = field(metadata=doc(
+        "Exact clang to use (must end in `clang`). Empty: search the prefix, PATH, "
+        "`/usr/lib/llvm-*/bin`."))
+    gcc_major: int = field(metadata=doc(
+        "GCC major version whose headers and libstdc++ clang uses (the LLVM 17 tarball needs 12)."))
+    bazel: str = field(metadata=doc(
+        "Bazel binary. Empty: `bazelisk`, then `bazel`, on PATH."))
+    bazel_version: str = field(metadata=doc(
+        "Expected Bazel version, or `from-source` to read the tree's `.bazelversion`."))
+    python: str = field(metadata=doc(
+        "Python interpreter for configure (PYTHON_BIN_PATH). Empty: `python3` on PATH."))
+    python_version: str = field(metadata=doc(
+        "HERMETIC_PYTHON_VERSION (x.y). Empty: the version of `toolchain.python`."))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CudaSettings:
+    enabled: bool = field(metadata=doc("Build with CUDA (false: a CPU-only build)."))
+    version: str = field(metadata=doc(
+        "CUDA version as x.y.z (HERMETIC_CUDA_VERSION), e.g. `12.4.0`."))
+    cudnn_version: str = field(metadata=doc(
+        "cuDNN version as x.y.z (HERMETIC_CUDNN_VERSION), e.g. `9.10.2`."))
+    local_cuda_path: str = field(metadata=doc(
+        "Absolute path of a local CUDA toolkit (LOCAL_CUDA_PATH). Empty: hermetic download."))
+    local_cudnn_path: str = field(metadata=doc(
+        "Absolute path of a local cuDNN (LOCAL_CUDNN_PATH). Empty: hermetic download "
+        "(only for versions TF lists)."))
+    local_nccl_path: str = field(metadata=doc(
+        "Absolute path of a local NCCL (LOCAL_NCCL_PATH). Empty: hermetic download."))
+    compute_capabilities: list[str] = field(metadata=doc(
+        "GPU code to build: `sm_XY` (binary), `compute_XY` (PTX); `8.6` and `86` are accepted "
+        "and normalised to `sm_86`."))
+    layout_fix: Literal["shim", "patch", "none"] = field(metadata=doc(
+        "How a local CUDA with `lib64` but no `lib` is made usable: `shim` (a tfbuild-owned "
+        "directory used as LOCAL_CUDA_PATH, TF tree untouched), `patch` (edit TF's "
+        "`cuda_redist_init_repositories.bzl`), or `none`."))
+
+
+@dataclass(frozen=True, kw_only=True)
+class MirrorSettings:
+    tf_mirror: str = field(metadata=doc(
+        "Mirror put first for https downloads (`tf_mirror_urls`), e.g. "
+        "`https://storage.googleapis.com/mirror.tensorflow.org`. Empty: original URLs only."))
+    direct_hosts: list[str] = field(metadata=doc(
+        "Hosts fetched directly, never through the mirror (NVIDIA's download host by default)."))
+    pip_index: str = field(metadata=doc(
+        "Package index pip uses inside the build (rules_python). Empty: pip's default."))
+    pip_method: Literal["repo_env", "patch"] = field(metadata=doc(
+        "How the pip index reaches rules_python: `repo_env` (RULES_PYTHON_PIP_ISOLATED=0 + "
+        "PIP_INDEX_URL, nothing edited) or `patch` (edit `wheel_installer.py` in the output base)."))
+    allow_http: bool = field(metadata=doc(
+        "Allow plain-http mirror and index URLs (default: https only)."))
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildSettings:
+    output_user_root: str = field(metadata=doc(
+        "Bazel `--output_user_root` (`~` expanded). Empty: Bazel's default."))
+    jobs: int = field(metadata=doc(
+        "`--local_cpu_resources`; 0 picks the number doctor recommends for this machine's RAM."))
+    targets: list[str] = field(metadata=doc("Bazel targets to build."))
+    configs: list[str] = field(metadata=doc("`--config=` values on the command line."))
+    repo_env: dict[str, str] = field(metadata=doc("`--repo_env=KEY=VALUE` pairs."))
+    bazel_options: list[str] = field(metadata=doc(
+        "Extra Bazel build options, added last so they win."))
+    startup_options: list[str] = field(metadata=doc(
+        "Extra Bazel startup options (keep them stable: a change restarts the server)."))
+    cc_opt_flags: list[str] = field(metadata=doc(
+        "Optimisation flags, written as `build:opt --copt`/`--host_copt` (CC_OPT_FLAGS)."))
+    disk_cache: str = field(metadata=doc(
+        "Bazel `--disk_cache` directory (`~` expanded). Empty: no disk cache."))
+    dist_dir: str = field(metadata=doc(
+        "Where artifacts are collected: `<dist_dir>/<profile>/`."))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoteSettings:
+    cache: str = field(metadata=doc(
+        "Remote cache URL (`http://`, `https://`, `grpc://`, `grpcs://`). Empty: none."))
+    executor: str = field(metadata=doc("Remote executor URL (`grpc://`, `grpcs://`). Empty: none."))
+    instance_name: str = field(metadata=doc("`--remote_instance_name`. Empty: none."))
+    header_env: str = field(metadata=doc(
+        "Name of an environment variable holding `Header: value` for the remote "
+        "(e.g. an auth token); its value is never written anywhere."))
+    upload_local_results: bool = field(metadata=doc(
+        "Upload local results to the remote cache."))
+    tf_public_cache: bool = field(metadata=doc(
+        "Read from TensorFlow's public read-only Bazel cache."))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    tensorflow: TensorflowSettings
+    toolchain: ToolchainSettings
+    cuda: CudaSettings
+    mirrors: MirrorSettings
+    build: BuildSettings
+    remote: RemoteSettings
+
+    def get(self, dotted: str):
+        section, key = dotted.split(".", 1)
+        return getattr(getattr(self, section), key)
+
+
+SECTIONS: dict[str, type] = {
+    f.name: typing.get_type_hints(Settings)[f.name] for f in dataclasses.fields(Settings)
+}
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    dotted: str
+    section: str
+    key: str
+    type: object
+    doc: str
+
+
+def key_specs() -> dict[str, KeySpec]:
+    """Every setting as `section.key` -> its type and documentation, in model order."""
+    specs: dict[str, KeySpec] = {}
+    for section, cls in SECTIONS.items():
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            dotted = f"{section}.{f.name}"
+            specs[dotted] = KeySpec(dotted, section, f.name, hints[f.name], f.metadata["doc"])
+    return specs
+
+
+def type_name(tp: object) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(f'"{a}"' for a in typing.get_args(tp))
+    if origin is list:
+        return "list of strings"
+    if origin is dict:
+        return "table of strings"
+    return {str: "string", int: "integer", bool: "boolean"}.get(tp, str(tp))

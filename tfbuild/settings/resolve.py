@@ -1,0 +1,264 @@
+"""Resolve settings in one documented order, remembering where each value came from:
+
+    packaged defaults  ->  profile (bases first, via `extends`)  ->  TFBUILD_* environment
+    ->  `--set section.key=value` on the command line
+
+Tables (build.repo_env) merge key by key; every other value is replaced by the later layer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfbuild.errors import ConfigError
+from tfbuild.settings.model import SECTIONS, Settings, key_specs
+from tfbuild.settings.values import check_value, parse_text, suggest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULTS_FILE = Path(__file__).resolve().parents[1] / "data" / "defaults.toml"
+PROFILES_DIR = PROJECT_ROOT / "profiles"
+DEFAULT_PROFILE = "cpu"
+ENV_PREFIX = "TFBUILD_"
+# TFBUILD_* variables that are not settings.
+RESERVED_ENV = {"TFBUILD_PROFILE", "TFBUILD_DEBUG", "TFBUILD_COLOR", "TFBUILD_PROFILES_DIR",
+                "TFBUILD_STATE_DIR"}
+PROFILE_META = {"description", "extends"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a value came from: kind is default, profile, env or cli."""
+
+    kind: str
+    detail: str
+
+    def __str__(self) -> str:
+        return self.kind if self.kind == "default" else f"{self.kind}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class ResolvedProfile:
+    name: str
+    path: Path | None
+    chain: tuple[Path, ...]
+    description: str
+    settings: Settings
+    sources: Mapping[str, Source]
+
+    def value_rows(self) -> list[tuple[str, object, Source]]:
+        return [(key, self.settings.get(key), self.sources[key]) for key in key_specs()]
+
+
+# -- locating profiles ---------------------------------------------------------------------------
+def profile_dirs(env: Mapping[str, str]) -> list[Path]:
+    dirs = []
+    if env.get("TFBUILD_PROFILES_DIR"):
+        dirs.append(Path(env["TFBUILD_PROFILES_DIR"]).expanduser())
+    dirs.append(PROFILES_DIR)
+    return dirs
+
+
+def available_profiles(env: Mapping[str, str] = os.environ) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for directory in reversed(profile_dirs(env)):
+        if directory.is_dir():
+            for path in sorted(directory.glob("*.toml")):
+                found[path.stem] = path
+    return dict(sorted(found.items()))
+
+
+def locate_profile(ref: str, env: Mapping[str, str], relative_to: Path | None = None) -> Path:
+    """A profile name (`rtx3050`) or a path to a .toml file."""
+    if ref.endswith(".toml") or "/" in ref:
+        path = Path(ref).expanduser()
+        if not path.is_absolute() and relative_to is not None:
+            path = relative_to / path
+        if not path.is_file():
+            raise ConfigError(f"profile file {path} does not exist",
+                              hint="give --profile an existing .toml file or a profile name")
+        return path.resolve()
+    profiles = available_profiles(env)
+    if ref in profiles:
+        return profiles[ref]
+    raise ConfigError(
+        f"no profile named {ref!r}{suggest(ref, profiles)}",
+        hint="choose one of: " + ", ".join(profiles) + " (invoke profiles), "
+        "or pass a path to a .toml file",
+    )
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}",
+                          hint=f"fix the syntax of {path} at the line and column shown") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+# -- layers --------------------------------------------------------------------------------------
+def _flatten(doc: dict, where: str, *, allow_meta: bool) -> dict[str, object]:
+    specs = key_specs()
+    flat: dict[str, object] = {}
+    allowed_top = set(SECTIONS) | (PROFILE_META if allow_meta else set())
+    for top, body in doc.items():
+        if top in PROFILE_META and allow_meta:
+            continue
+        if top not in SECTIONS:
+            raise ConfigError(f"{where}: unknown section [{top}]{suggest(top, allowed_top)}",
+                              hint=f"sections are: {', '.join(sorted(allowed_top))}")
+        if not isinstance(body, dict):
+            raise ConfigError(f"{where}: {top} must be a table ([{top}])",
+                              hint=f"write [{top}] followed by key = value lines")
+        for key, value in body.items():
+            dotted = f"{top}.{key}"
+            if dotted not in specs:
+                keys = [s.key for s in specs.values() if s.section == top]
+                raise ConfigError(f"{where}: unknown key {dotted}{suggest(key, keys)}",
+                                  hint=f"keys of [{top}] are: {', '.join(keys)}")
+            flat[dotted] = check_value(dotted, specs[dotted].type, value, where)
+    return flat
+
+
+def _profile_layers(path: Path, env: Mapping[str, str], seen: tuple[Path, ...] = ()
+                    ) -> list[tuple[Path, dict, dict[str, object]]]:
+    if path in seen:
+        cycle = " -> ".join(p.name for p in (*seen, path))
+        raise ConfigError(f"profile extends itself: {cycle}",
+                          hint=f"remove the `extends` that closes the loop in {path}")
+    doc = _read_toml(path)
+    flat = _flatten(doc, str(path), allow_meta=True)
+    extends = doc.get("extends")
+    layers: list[tuple[Path, dict, dict[str, object]]] = []
+    if extends is not None:
+        if not isinstance(extends, str):
+            raise ConfigError(f"{path}: extends must be a profile name or path (string)")
+        base = locate_profile(extends, env, relative_to=path.parent)
+        layers.extend(_profile_layers(base, env, (*seen, path)))
+    layers.append((path, doc, flat))
+    return layers
+
+
+def _env_layer(env: Mapping[str, str]) -> list[tuple[str, object, Source]]:
+    specs = key_specs()
+    by_env = {ENV_PREFIX + d.replace(".", "_").upper(): d for d in specs}
+    out = []
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
+            continue
+        dotted = by_env.get(name)
+        if dotted is None:
+            raise ConfigError(
+                f"environment variable {name} is not a tfbuild setting"
+                f"{suggest(name, list(by_env) + sorted(RESERVED_ENV))}",
+                hint=f"unset {name}, or use TFBUILD_<SECTION>_<KEY> (e.g. TFBUILD_BUILD_JOBS)",
+            )
+        out.append((dotted, parse_text(dotted, specs[dotted].type, env[name], name),
+                    Source("env", name)))
+    return out
+
+
+def _cli_layer(overrides: Sequence[str]) -> list[tuple[str, object, Source, str | None]]:
+    specs = key_specs()
+    out = []
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected section.key=value",
+                              hint="write it as --set build.jobs=8")
+        dotted, _, text = item.partition("=")
+        dotted = dotted.strip()
+        subkey = None
+        if dotted not in specs:
+            head, _, tail = dotted.rpartition(".")
+            if head in specs and typing.get_origin(specs[head].type) is dict and tail:
+                dotted, subkey = head, tail
+            else:
+                raise ConfigError(f"--set {item!r}: unknown key {dotted!r}{suggest(dotted, specs)}",
+                                  hint="see `invoke profiles --show NAME` for every key")
+        where = f"--set {item}"
+        if subkey is not None:
+            value: object = text
+        else:
+            value = parse_text(dotted, specs[dotted].type, text, where)
+        out.append((dotted, value, Source("cli", where), subkey))
+    return out
+
+
+# -- resolution ----------------------------------------------------------------------------------
+def resolve(
+    profile: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Sequence[str] = (),
+) -> ResolvedProfile:
+    env = os.environ if env is None else env
+    ref = profile or env.get("TFBUILD_PROFILE") or DEFAULT_PROFILE
+    specs = key_specs()
+
+    values = _flatten(_read_toml(DEFAULTS_FILE), str(DEFAULTS_FILE), allow_meta=False)
+    missing = set(specs) - set(values)
+    if missing:  # a packaging bug, caught by the tests
+        raise ConfigError(f"packaged defaults lack: {', '.join(sorted(missing))}")
+    sources: dict[str, Source] = {key: Source("default", "") for key in specs}
+
+    path = locate_profile(ref, env)
+    layers = _profile_layers(path, env)
+    description = ""
+    for layer_path, doc, flat in layers:
+        description = doc.get("description", description)
+        for dotted, value in flat.items():
+            _assign(values, dotted, value)
+            sources[dotted] = Source("profile", _display(layer_path))
+
+    for dotted, value, source in _env_layer(env):
+        _assign(values, dotted, value)
+        sources[dotted] = source
+    for dotted, value, source, subkey in _cli_layer(overrides):
+        if subkey is not None:
+            merged = dict(values[dotted])  # type: ignore[arg-type]
+            merged[subkey] = value
+            values[dotted] = merged
+        else:
+            _assign(values, dotted, value)
+        sources[dotted] = source
+
+    return ResolvedProfile(
+        name=path.stem,
+        path=path,
+        chain=tuple(p for p, _, _ in layers),
+        description=str(description),
+        settings=_build(values),
+        sources=sources,
+    )
+
+
+def _assign(values: dict[str, object], dotted: str, value: object) -> None:
+    if isinstance(value, dict) and isinstance(values.get(dotted), dict):
+        merged = dict(values[dotted])  # type: ignore[arg-type]
+        merged.update(value)
+        values[dotted] = merged
+    else:
+        values[dotted] = value
+
+
+def _build(values: Mapping[str, object]) -> Settings:
+    sections = {}
+    for section, cls in SECTIONS.items():
+        kwargs = {f.name: values[f"{section}.{f.name}"] for f in dataclasses.fields(cls)}
+        sections[section] = cls(**kwargs)
+    return Settings(**sections)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
