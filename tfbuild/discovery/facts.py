@@ -28,6 +28,8 @@ class Clang:
     include_dirs: tuple[str, ...] = ()
     gcc_installation: str = ""
     libcxx_runtime_dir: str | None = None  # a standalone LLVM install's libc++ dir
+    prefix: str = ""
+    prefix_exists: bool = False
 
     @property
     def major(self) -> int | None:
@@ -128,6 +130,8 @@ class Facts:
     gpus: Gpus = field(default_factory=Gpus)
     machine: Machine | None = None
     source: Source | None = None
+    ld_library_path: tuple[str, ...] = ()  # of the shell doctor ran in
+    nccl_path_exists: bool = False
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

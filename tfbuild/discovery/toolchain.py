@@ -89,6 +89,8 @@ def parse_search_list(text: str) -> tuple[tuple[str, ...], str]:
 
 def find_clang(runner: Runner, *, explicit: str, prefix: str, major: int,
                env: Mapping[str, str]) -> Clang:
+    prefix_dir = Path(prefix).expanduser() if prefix else None
+    prefix_facts = dict(prefix=prefix, prefix_exists=bool(prefix_dir and prefix_dir.is_dir()))
     candidates: list[tuple[str, str | None]] = []
     for path in clang_candidates(explicit=explicit, prefix=prefix, major=major, env=env):
         if not os.path.exists(path):
@@ -96,7 +98,7 @@ def find_clang(runner: Runner, *, explicit: str, prefix: str, major: int,
         ok, out = probe(runner, [path, "--version"])
         candidates.append((path, versions.clang(out) if ok else None))
     if not candidates:
-        return Clang()
+        return Clang(**prefix_facts)
     chosen = next((c for c in candidates if c[1] and c[1].split(".")[0] == str(major)),
                   candidates[0])
     path, version = chosen
@@ -113,6 +115,7 @@ def find_clang(runner: Runner, *, explicit: str, prefix: str, major: int,
         include_dirs=include_dirs,
         gcc_installation=gcc_installation,
         libcxx_runtime_dir=libcxx_runtime_dir(path, prefix),
+        **prefix_facts,
     )
 
 

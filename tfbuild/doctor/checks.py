@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from tfbuild import capabilities, pins, sizing, versions
 from tfbuild.discovery.facts import CudaToolkit, Facts
@@ -79,7 +78,7 @@ def check_python(ctx: Context) -> Iterable[Check]:
 def check_clang(ctx: Context) -> Iterable[Check]:
     clang, tc = ctx.facts.clang, ctx.settings.toolchain
     expected = f"clang {tc.clang_major}" + (f" (prefix {tc.clang_prefix})" if tc.clang_prefix else "")
-    if tc.clang_prefix and not Path(tc.clang_prefix).expanduser().is_dir():
+    if tc.clang_prefix and not clang.prefix_exists:
         yield Check("clang.prefix", FAIL, f"{tc.clang_prefix} does not exist", "an LLVM install",
                     "fix toolchain.clang_prefix (the directory that holds bin/clang), or set it "
                     "to \"\" to search PATH and /usr/lib/llvm-*", blocking=True)
@@ -127,7 +126,7 @@ def _check_clang_cxx(ctx: Context) -> Iterable[Check]:
                 "C++ include dirs of the selected GCC",
                 "" if clang.include_dirs else "run `clang -E -xc++ - -v` and check the search list")
     if clang.libcxx_runtime_dir:
-        on_path = clang.libcxx_runtime_dir in os.environ.get("LD_LIBRARY_PATH", "").split(":")
+        on_path = clang.libcxx_runtime_dir in ctx.facts.ld_library_path
         yield Check("clang.libcxx", OK, f"{clang.libcxx_runtime_dir}"
                     + (" (on LD_LIBRARY_PATH)" if on_path else
                        " (configure adds it to the recorded LD_LIBRARY_PATH)"),
@@ -434,18 +433,17 @@ def check_source(ctx: Context) -> Iterable[Check]:
         yield Check("source", OK, found, expected)
 
 
-def check_profile_paths(ctx: Context) -> Iterable[Check]:
-    cuda = ctx.settings.cuda
-    for key in ("local_nccl_path",):
-        value = getattr(cuda, key)
-        if value and not (os.path.isabs(value) and os.path.isdir(value)):
-            yield Check(f"cuda.{key}", FAIL, f"{value} is not an existing absolute directory",
-                        "an absolute path", f"fix cuda.{key}", blocking=True)
+def check_nccl_path(ctx: Context) -> Iterable[Check]:
+    value = ctx.settings.cuda.local_nccl_path
+    if value and not (os.path.isabs(value) and ctx.facts.nccl_path_exists):
+        yield Check("cuda.local_nccl_path", FAIL, f"{value} is not an existing absolute directory",
+                    "an absolute path", "fix cuda.local_nccl_path, or set it to \"\" for the "
+                    "hermetic NCCL", blocking=True)
 
 
 COMMON: tuple[CheckFn, ...] = (check_python, check_clang, check_linkers_and_tools, check_bazel)
 CUDA: tuple[CheckFn, ...] = (check_cuda_versions, check_cuda_toolkit, check_ptxas, check_cudnn,
-                             check_profile_paths, check_capabilities)
+                             check_nccl_path, check_capabilities)
 TAIL: tuple[CheckFn, ...] = (check_gpus, check_machine, check_source)
 
 

@@ -28,11 +28,15 @@ def _describe(value: object) -> str:
     return f"{value!r} ({kind})"
 
 
+def _article(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
 def check_value(dotted: str, tp: object, value: object, where: str) -> object:
     """Type-check a value that came from TOML; return it (lists and dicts copied)."""
     origin = typing.get_origin(tp)
     wrong = ConfigError(
-        f"{where}: {dotted} must be a {type_name(tp)}, got {_describe(value)}",
+        f"{where}: {dotted} must be {_article(type_name(tp))}, got {_describe(value)}",
         hint=f"change {dotted} in {where}",
     )
     if origin is Literal:

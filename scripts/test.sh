@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on a fresh Debian 12 machine, then runs pytest.
+#   bash scripts/test.sh            # the whole suite
+#   bash scripts/test.sh -m unit    # the fast tier only (after a first full setup)
+# Debian packages: Bazel (bazel-bootstrap), clang 16 + lld, gcc-12, patchelf, nginx (the HTTP
+# cache server the build tests start on loopback). Python packages go to .venv; the real NVIDIA
+# and TensorFlow files the integration tests use go to .cache/test-assets.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(bazel-bootstrap clang-16 lld-16 gcc-12 g++-12 patchelf nginx-light git python3-venv)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  echo "+ apt-get install ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "+ $PYTHON -m venv .venv"
+  "$PYTHON" -m venv .venv
+fi
+echo "+ .venv/bin/pip install -e .[test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python scripts/test_assets.py
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,57 @@
+"""Fetch the real files the integration tests use, once, into .cache/test-assets/.
+
+- nvidia-site/: NVIDIA's CUDA 12.4 wheels installed as pip lays them out (nvidia/cuda_nvcc with
+  a real ptxas, nvidia/cuda_runtime with libcudart.so.12, nvidia/cuda_cupti), plus cuDNN 9.10.2's
+  headers and libcudnn.so.9 from its wheel (the 700 MB wheel is downloaded, only those files are
+  kept).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tfbuild.runner import Runner  # noqa: E402
+
+ASSETS = ROOT / ".cache" / "test-assets"
+CUDA_WHEELS = ["nvidia-cuda-nvcc-cu12==12.4.131", "nvidia-cuda-runtime-cu12==12.4.127",
+               "nvidia-cuda-cupti-cu12==12.4.127"]
+CUDNN_WHEEL = "nvidia-cudnn-cu12==9.10.2.21"
+CUDNN_KEEP = ("nvidia/cudnn/include/", "nvidia/cudnn/lib/libcudnn.so.9", "nvidia_cudnn_cu12-")
+STAMP = "nvidia-site.done-v1"
+
+
+def pip(runner: Runner, *args: str) -> None:
+    runner.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args])
+
+
+def nvidia_site(runner: Runner) -> None:
+    site = ASSETS / "nvidia-site"
+    if (ASSETS / STAMP).exists():
+        return
+    shutil.rmtree(site, ignore_errors=True)
+    pip(runner, "install", "--no-deps", "--target", str(site), *CUDA_WHEELS)
+    with tempfile.TemporaryDirectory(dir=ASSETS) as tmp:
+        pip(runner, "download", "--no-deps", "-d", tmp, CUDNN_WHEEL)
+        wheel = next(Path(tmp).glob("nvidia_cudnn_cu12-*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            for name in archive.namelist():
+                if name.startswith(CUDNN_KEEP) and not name.endswith("/"):
+                    archive.extract(name, site)
+    (ASSETS / STAMP).write_text("\n".join(CUDA_WHEELS + [CUDNN_WHEEL]) + "\n")
+
+
+def main() -> None:
+    ASSETS.mkdir(parents=True, exist_ok=True)
+    runner = Runner(echo=True)
+    nvidia_site(runner)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Test tiers: tests/unit is marked `unit` (pure logic; subprocesses and sockets are blocked),
+tests/integration is marked `integration` (real tools installed by scripts/test.sh)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        if "unit" in parts:
+            item.add_marker(pytest.mark.unit)
+        elif "integration" in parts:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _isolate(request, monkeypatch, tmp_path):
+    """Every test: no TFBUILD_* from the developer's shell. Unit tests: no processes, no network."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("TFBUILD_"):
+            monkeypatch.delenv(name)
+    if request.node.get_closest_marker("unit"):
+        def refuse(*args, **kwargs):
+            raise AssertionError(f"unit tests must not start processes: {args[:1]}")
+
+        monkeypatch.setattr(subprocess, "Popen", refuse)
+        monkeypatch.setattr(subprocess, "run", refuse)
+
+        def no_network(self, *args, **kwargs):
+            raise AssertionError("unit tests must not use the network")
+
+        monkeypatch.setattr(socket.socket, "connect", no_network)

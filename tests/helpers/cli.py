@@ -1,0 +1,32 @@
+"""Running tfbuild's real command line (invoke + tasks.py) the way a user does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+INVOKE = str(Path(sys.executable).parent / "invoke")
+
+
+def invoke(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path = ROOT,
+           timeout: float = 600) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TFBUILD_")}
+    full_env.update(env or {})
+    full_env.setdefault("TFBUILD_COLOR", "0")
+    return subprocess.run([INVOKE, "--search-root", str(ROOT), *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def doctor_json(args: Sequence[str], **kwargs) -> tuple[int, dict]:
+    proc = invoke(["doctor", "--json", *args], **kwargs)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def checks_by_id(document: dict) -> dict[str, dict]:
+    return {c["id"]: c for c in document["checks"]}

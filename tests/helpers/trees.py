@@ -1,0 +1,43 @@
+"""Trees the tests build: CUDA and cuDNN installs in the layouts users have (empty files where
+the content does not matter)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CUDNN_VERSION_H = """#ifndef CUDNN_VERSION_H_
+#define CUDNN_VERSION_H_
+#define CUDNN_MAJOR {major}
+#define CUDNN_MINOR {minor}
+#define CUDNN_PATCHLEVEL {patch}
+#define CUDNN_VERSION (CUDNN_MAJOR * 10000 + CUDNN_MINOR * 100 + CUDNN_PATCHLEVEL)
+#endif
+"""
+
+
+def touch(path: Path, text: str = "") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def runfile_cuda(root: Path, version: str = "12.4.0") -> Path:
+    """The CUDA runfile installer's layout: lib64 (no lib), CUPTI under extras/."""
+    touch(root / "version.json", '{"cuda": {"name": "CUDA SDK", "version": "%s"}}' % version)
+    touch(root / "include" / "cuda.h")
+    touch(root / "include" / "cuda_runtime.h")
+    touch(root / "lib64" / "libcudart.so.12.4.127")
+    (root / "lib64" / "libcudart.so.12").symlink_to("libcudart.so.12.4.127")
+    (root / "lib64" / "libcudart.so").symlink_to("libcudart.so.12")
+    touch(root / "extras" / "CUPTI" / "include" / "cupti.h")
+    touch(root / "extras" / "CUPTI" / "lib64" / "libcupti.so.12")
+    touch(root / "nvvm" / "libdevice" / "libdevice.10.bc")
+    (root / "bin").mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def cudnn_tree(root: Path, version: str = "9.10.2") -> Path:
+    major, minor, patch = version.split(".")
+    touch(root / "include" / "cudnn_version.h", CUDNN_VERSION_H.format(major=major, minor=minor, patch=patch))
+    touch(root / "lib" / f"libcudnn.so.{major}")
+    return root

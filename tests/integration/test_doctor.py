@@ -1,0 +1,183 @@
+"""`invoke doctor` end to end over real tools: Debian's clang 16 (the profile wants 17), gcc-12,
+lld, patchelf, Bazel, and CUDA 12.4 / cuDNN 9.10.2 files from NVIDIA's wheels."""
+
+from __future__ import annotations
+
+import os
+import sys
+import venv
+from pathlib import Path
+
+from tests.helpers.cli import checks_by_id, doctor_json, invoke
+
+
+def profile(tmp_path: Path, text: str, name: str = "test.toml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def gpu_profile(tmp_path, cuda: Path, cudnn: Path, extra: str = "") -> str:
+    return profile(tmp_path, f"""
+extends = "cuda-local"
+[toolchain]
+python = "{sys.executable}"
+[cuda]
+local_cuda_path = "{cuda}"
+local_cudnn_path = "{cudnn}"
+compute_capabilities = ["sm_80"]
+{extra}""")
+
+
+def test_real_toolchain_and_cuda_files(tmp_path, runfile_cuda, local_cudnn, fake_nvidia_smi):
+    code, doc = doctor_json(["--profile", gpu_profile(tmp_path, runfile_cuda, local_cudnn)],
+                            env=fake_nvidia_smi)
+    checks = checks_by_id(doc)
+    assert code == 1  # clang 16 is not the 17 the profile wants
+    assert set(doc) == {"tfbuild", "profile", "checks", "summary"}
+    assert set(doc["checks"][0]) == {"id", "status", "found", "expected", "hint", "blocking"}
+    assert checks["clang"]["status"] == "fail"
+    assert "found 16, the profile wants 17" in checks["clang"]["found"]
+    assert checks["clang.bazel_path"]["found"] == "/usr/lib/llvm-16/bin/clang"
+    assert checks["clang.cxx"]["status"] == "ok"
+    assert "/usr/include/c++/12" in checks["clang.include_dirs"]["found"]
+    assert checks["lld"]["status"] == "ok" and "16." in checks["lld"]["found"]
+    for tool in ("gcc", "g++", "patchelf", "python"):
+        assert checks[tool]["status"] == "ok", checks[tool]
+    # CUDA detected from the real ptxas of the runfile-layout tree
+    assert checks["cuda.toolkit"]["status"] == "ok"
+    assert "CUDA 12.4.131" in checks["cuda.toolkit"]["found"]
+    assert "ptxas --version" in checks["cuda.toolkit"]["found"]
+    assert checks["cuda.layout"]["status"] == "warn"
+    assert "lib64/ only" in checks["cuda.layout"]["found"]
+    assert checks["cuda.cudart"]["found"].endswith("lib64/libcudart.so.12")
+    assert checks["cuda.cupti"]["found"].endswith("extras/CUPTI/include (runfile layout)")
+    assert checks["cudnn"]["status"] == "ok" and "cuDNN 9.10.2" in checks["cudnn"]["found"]
+    assert checks["gpu"]["found"].startswith("NVIDIA GeForce RTX 3050 Laptop GPU (compute 8.6")
+    assert "runs sm_80; native is sm_86" in checks["gpu.capability"]["found"]
+    assert "clang" in doc["summary"]["failed"]
+
+
+def test_clang_17_accepted_when_the_profile_allows_16(tmp_path, runfile_cuda, local_cudnn):
+    code, doc = doctor_json(["--profile", gpu_profile(tmp_path, runfile_cuda, local_cudnn),
+                             "--set", "toolchain.clang_major=16"])
+    assert checks_by_id(doc)["clang"]["status"] == "ok"
+
+
+def test_capability_that_does_not_run_on_the_gpu(tmp_path, runfile_cuda, local_cudnn,
+                                                   fake_nvidia_smi):
+    code, doc = doctor_json(["--profile", gpu_profile(tmp_path, runfile_cuda, local_cudnn),
+                             "--set", "cuda.compute_capabilities=sm_90"], env=fake_nvidia_smi)
+    row = checks_by_id(doc)["gpu.capability"]
+    assert code == 1 and row["status"] == "fail" and "add sm_86" in row["hint"]
+
+
+def test_pip_installed_cuda_is_found(tmp_path, nvidia_site):
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    site = next((env_dir / "lib").glob("python3*/site-packages"))
+    (site / "nvidia").symlink_to(nvidia_site / "nvidia")
+    for info in nvidia_site.glob("nvidia_cuda_nvcc_cu12-*.dist-info"):
+        (site / info.name).symlink_to(info)
+    path = profile(tmp_path, f"""
+extends = "cuda-local"
+[toolchain]
+python = "{env_dir / 'bin' / 'python'}"
+[cuda]
+local_cuda_path = "{tmp_path / 'no-such-cuda'}"
+local_cudnn_path = "{tmp_path / 'no-such-cudnn'}"
+""")
+    code, doc = doctor_json(["--profile", path])
+    checks = checks_by_id(doc)
+    assert checks["cuda.toolkit"]["status"] == "fail"
+    assert f"{site}/nvidia (12.4.131, pip)" in checks["cuda.toolkit"]["found"]
+    assert f"{site}/nvidia/cudnn (9.10.2)" in checks["cudnn"]["found"]
+
+
+def test_bazel_wrapper_reports_missing_version(tmp_path):
+    tree = tmp_path / "tf"
+    tree.mkdir()
+    (tree / ".bazelversion").write_text("6.5.0\n")
+    (tree / "WORKSPACE").write_text("")
+    code, doc = doctor_json(["--profile", "cpu", "--source", str(tree),
+                             "--set", "toolchain.bazel=/usr/bin/bazel"])
+    row = checks_by_id(doc)["bazel"]
+    assert row["status"] == "fail" and row["blocking"]
+    assert "requires Bazel 6.5.0" in row["found"]
+    assert checks_by_id(doc)["source"]["status"] == "fail"  # not a TF tree
+
+
+def test_debian_bazel_version_comes_from_dpkg():
+    code, doc = doctor_json(["--profile", "cpu", "--set", "toolchain.bazel=/usr/bin/bazel-4",
+                             "--set", "toolchain.bazel_version=4.2.3"])
+    row = checks_by_id(doc)["bazel"]
+    assert row["status"] == "ok" and row["found"] == "/usr/bin/bazel-4 (4.2.3)"
+
+
+def test_table_output_is_plain_without_a_terminal():
+    proc = invoke(["doctor", "--profile", "cpu"])
+    assert proc.returncode in (0, 1)
+    assert "\x1b[" not in proc.stdout
+    assert "check" in proc.stdout and "clang.cxx" in proc.stdout
+
+
+# -- bad input: a clear message, a non-zero exit, never a traceback ---------------------------
+def _bad(args, tmp_path=None, **kwargs):
+    proc = invoke(args, **kwargs)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr + proc.stdout
+    return proc
+
+
+def test_unknown_profile(tmp_path):
+    proc = _bad(["doctor", "--profile", "rtx3500"])
+    assert proc.returncode == 2
+    assert "no profile named 'rtx3500' (did you mean 'rtx3050'?)" in proc.stderr
+
+
+def test_malformed_toml_names_line_and_column(tmp_path):
+    proc = _bad(["doctor", "--profile", profile(tmp_path, "[cuda]\nversion = 12.4.0\n")])
+    assert proc.returncode == 2 and "at line 2, column" in proc.stderr
+
+
+def test_unknown_key(tmp_path):
+    proc = _bad(["doctor", "--profile", profile(tmp_path, "[cuda]\ncompute_capability = []\n")])
+    assert "unknown key cuda.compute_capability (did you mean 'compute_capabilities'?)" in proc.stderr
+
+
+def test_set_without_equals():
+    proc = _bad(["doctor", "--set", "build.jobs"])
+    assert proc.returncode == 2 and "expected section.key=value" in proc.stderr
+
+
+def test_bad_capabilities_and_versions_fail_with_fixes(tmp_path, runfile_cuda, local_cudnn):
+    base = gpu_profile(tmp_path, runfile_cuda, local_cudnn)
+    for caps, fragment in (('["sm_35"]', "oldest is sm_50"), ('["sm8"]', "needs two digits"),
+                           ('["8.6.1"]', "not a version number")):
+        code, doc = doctor_json(["--profile", base, "--set", f"cuda.compute_capabilities={caps}"])
+        row = checks_by_id(doc)["cuda.capabilities"]
+        assert code == 1 and row["status"] == "fail" and fragment in row["found"], row
+    code, doc = doctor_json(["--profile", base, "--set", "cuda.version=12.4"])
+    row = checks_by_id(doc)["cuda.version"]
+    assert code == 1 and row["status"] == "fail" and "12.4.0" in row["hint"]
+
+
+def test_prefix_that_does_not_exist(tmp_path):
+    code, doc = doctor_json(["--profile", "cpu", "--set",
+                             f"toolchain.clang_prefix={tmp_path / 'nope'}"])
+    row = checks_by_id(doc)["clang.prefix"]
+    assert code == 1 and row["status"] == "fail" and "does not exist" in row["found"]
+
+
+def test_profiles_list_and_show():
+    proc = invoke(["profiles"])
+    assert proc.returncode == 0
+    for name in ("rtx3050", "a100", "h100", "rtx4090", "cpu"):
+        assert name in proc.stdout
+    proc = invoke(["profiles", "--show", "rtx3050"], env={"TFBUILD_BUILD_JOBS": "8"})
+    assert proc.returncode == 0
+    lines = {line.split("|")[1].strip(): line for line in proc.stdout.splitlines()
+             if line.count("|") >= 3}
+    assert "env: TFBUILD_BUILD_JOBS" in lines["build.jobs"]
+    assert "profile: profiles/rtx3050.toml" in lines["cuda.local_cuda_path"]
+    assert "profile: profiles/cuda-local.toml" in lines["cuda.cudnn_version"]

@@ -1,0 +1,8 @@
+from tfbuild.settings.docs import refreshed
+from tfbuild.settings.resolve import PROJECT_ROOT
+
+
+def test_readme_profile_key_table_is_current():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert readme == refreshed(readme), (
+        "README's profile-key table is stale: run python -m tfbuild.settings.docs --write")

@@ -1,0 +1,171 @@
+"""Doctor's checks over facts written by hand (no machine involved)."""
+
+import dataclasses
+
+import pytest
+
+from tests.helpers.trees import cudnn_tree, runfile_cuda
+from tfbuild.discovery import cuda as cuda_discovery
+from tfbuild.discovery.facts import (Bazel, Clang, CudaToolkit, Cudnn, Facts, Gpu, Gpus, Machine,
+                                     Python, Source, Tool)
+from tfbuild.doctor.checks import run_checks, summary
+from tfbuild.runner import Runner
+from tfbuild.settings import resolve
+
+CUDA_ROOT = "/media/workspace/cuda1204/instdir"
+CUDNN_ROOT = "/media/workspace/cudnn0910/instdir"
+
+
+def healthy_facts(**changes) -> Facts:
+    facts = Facts(
+        clang=Clang(path="/media/workspace/clang17/instdir/bin/clang",
+                    bazel_path="/media/workspace/clang17/instdir/bin/clang", version="17.0.6",
+                    compiles_cxx=True, include_dirs=("/usr/include/c++/12",),
+                    gcc_installation="/usr/lib/gcc/x86_64-linux-gnu/12",
+                    libcxx_runtime_dir="/media/workspace/clang17/instdir/lib/x86_64-unknown-linux-gnu",
+                    prefix="/media/workspace/clang17/instdir", prefix_exists=True),
+        lld=Tool("ld.lld", "/media/workspace/clang17/instdir/bin/ld.lld", "17.0.6"),
+        gcc=Tool("gcc-12", "/usr/bin/gcc-12", "12.3.0"),
+        gxx=Tool("g++-12", "/usr/bin/g++-12", "12.3.0"),
+        patchelf=Tool("patchelf", "/usr/bin/patchelf", "0.14.3"),
+        bazel=Bazel("/usr/local/bin/bazelisk", "6.5.0", "binary"),
+        python=Python("/usr/bin/python3", "3.10.12", ("/usr/lib/python3/dist-packages",)),
+        cuda=CudaToolkit(root=CUDA_ROOT, layout="redist", version="12.4.0",
+                         version_source="version.json", has_lib=True, has_lib64=True,
+                         cudart=f"{CUDA_ROOT}/lib/libcudart.so.12",
+                         cupti_include=f"{CUDA_ROOT}/include", libdevice="x", ptxas="p",
+                         ptxas_version="12.4.131"),
+        path_ptxas=Tool("ptxas", f"{CUDA_ROOT}/bin/ptxas", "12.4.131"),
+        cudnn=Cudnn(root=CUDNN_ROOT, version="9.10.2", header="h", library="l", lib_dir="d"),
+        gpus=Gpus("/usr/bin/nvidia-smi", (Gpu("NVIDIA GeForce RTX 3050", "8.6", "550.54.14"),)),
+        machine=Machine(cpu_count=16, mem_total_gib=64.0, mem_available_gib=60.0,
+                        disk_path="/media", disk_free_gib=300.0),
+        source=Source("/src/tf", True, True, "2.18.1", "6.5.0", "cb64295ec7308f770b22db6047a1e755b35b7bee", "v2.18.1"),
+    )
+    return dataclasses.replace(facts, **changes)
+
+
+def rows(profile="rtx3050", overrides=(), **changes):
+    settings = resolve(profile, env={}, overrides=overrides).settings
+    return {r.id: r for r in run_checks(settings, healthy_facts(**changes))}
+
+
+def test_healthy_machine_has_no_failures():
+    result = rows()
+    assert [r.id for r in result.values() if r.status != "ok"] == []
+    assert "runs sm_80; native is sm_86" in result["gpu.capability"].found
+
+
+def test_clang_16_found_when_17_wanted():
+    r = rows(clang=Clang(path="/usr/bin/clang-16", bazel_path="/usr/lib/llvm-16/bin/clang",
+                         version="16.0.6", compiles_cxx=True))["clang"]
+    assert r.status == "fail"
+    assert "found 16, the profile wants 17" in r.found
+    assert "toolchain.clang_prefix" in r.hint and "toolchain.clang_major=16" in r.hint
+
+
+def test_clang_path_not_ending_in_clang_blocks_cuda():
+    r = rows(clang=dataclasses.replace(healthy_facts().clang, path="/opt/llvm/bin/clang-17",
+                                       bazel_path=None))["clang.bazel_path"]
+    assert r.blocks and "toolchain.clang_path" in r.hint
+
+
+def test_no_clang_is_blocking_with_install_command():
+    r = rows(clang=Clang())["clang"]
+    assert r.blocks and "apt install clang-17 lld-17" in r.hint
+
+
+@pytest.mark.parametrize("caps, fragment", [
+    (["sm_35"], "cannot target it (its oldest is sm_50)"),
+    (["sm8"], "needs two digits"),
+    (["8.6.1"], "major.minor, not a version number"),
+])
+def test_bad_capabilities_block(caps, fragment):
+    value = "[" + ",".join(f'"{c}"' for c in caps) + "]"
+    r = rows(overrides=[f"cuda.compute_capabilities={value}"])["cuda.capabilities"]
+    assert r.blocks and fragment in r.found and "cuda.compute_capabilities" in r.hint
+
+
+def test_dotted_capability_is_normalised():
+    r = rows(overrides=["cuda.compute_capabilities=8.6"])["cuda.capabilities"]
+    assert r.status == "ok" and r.found.startswith("sm_86")
+
+
+def test_capability_that_does_not_run_on_the_gpu_names_the_native_one():
+    r = rows("h100", overrides=[f"cuda.local_cuda_path={CUDA_ROOT}",
+                                f"cuda.local_cudnn_path={CUDNN_ROOT}"])["gpu.capability"]
+    assert r.status == "fail" and "add sm_86" in r.hint
+
+
+def test_two_part_cuda_version_is_rejected_with_the_fix():
+    r = rows(overrides=["cuda.version=12.4"])["cuda.version"]
+    assert r.blocks and "12.4.0" in r.hint
+
+
+def test_cudnn_9_10_needs_a_local_path():
+    r = rows(overrides=["cuda.local_cudnn_path="])["cudnn"]
+    assert r.blocks
+    assert "not a hermetic redistribution of TF 2.18.1" in r.found
+    assert "cuda.local_cudnn_path" in r.hint
+
+
+def test_runfile_layout_says_the_lib64_fix_is_needed():
+    runfile = dataclasses.replace(healthy_facts().cuda, layout="runfile", has_lib=False)
+    result = rows(cuda=runfile)
+    assert result["cuda.layout"].status == "warn"
+    assert "lib->lib64 fix is needed" in result["cuda.layout"].hint
+    result = rows(cuda=runfile, overrides=["cuda.layout_fix=none"])
+    assert result["cuda.layout"].blocks
+
+
+def test_missing_local_cuda_names_alternatives():
+    other = dataclasses.replace(healthy_facts().cuda, root="/usr/local/cuda-12.4")
+    r = rows(cuda=None, cuda_candidates=(other,))["cuda.toolkit"]
+    assert r.blocks and "/usr/local/cuda-12.4" in r.found
+
+
+def test_wrong_ptxas_on_path():
+    r = rows(path_ptxas=Tool("ptxas", "/usr/local/bin/ptxas", "13.0.88"))["cuda.ptxas"]
+    assert r.status == "warn" and f"put {CUDA_ROOT}/bin first on PATH" in r.hint
+
+
+def test_too_many_jobs_for_memory():
+    small = Machine(cpu_count=16, mem_total_gib=16.0, mem_available_gib=15.0,
+                    disk_path="/", disk_free_gib=10.0)
+    result = rows(machine=small)
+    assert result["machine.jobs"].status == "warn" and "build.jobs=5" in result["machine.jobs"].hint
+    assert result["machine.disk"].status == "warn"
+
+
+def test_bazel_version_from_tree():
+    r = rows(bazel=Bazel("/usr/bin/bazel", "4.2.3", "dpkg"))["bazel"]
+    assert r.blocks and "Bazel 6.5.0 (/src/tf/.bazelversion)" == r.expected
+
+
+def test_python_out_of_range():
+    r = rows(python=Python("/usr/bin/python3.13", "3.13.1"))["python"]
+    assert r.blocks and "3.9, 3.10, 3.11, 3.12" in r.hint
+
+
+def test_cpu_profile_skips_cuda():
+    result = rows("cpu")
+    assert result["cuda"].status == "skip"
+    assert not any(k.startswith("cuda.") for k in result)
+    assert summary(result.values())["fail"] == 0
+
+
+def test_runfile_tree_is_recognised(tmp_path):
+    root = runfile_cuda(tmp_path / "cuda")
+    tk = cuda_discovery.inspect_cuda_root(Runner(echo=False), root)
+    assert (tk.layout, tk.has_lib, tk.has_lib64, tk.version) == ("runfile", False, True, "12.4.0")
+    assert tk.cudart.endswith("lib64/libcudart.so.12")
+    assert tk.cupti_include.endswith("extras/CUPTI/include")
+    cudnn = cuda_discovery.inspect_cudnn_root(cudnn_tree(tmp_path / "cudnn"))
+    assert cudnn.version == "9.10.2" and cudnn.library.endswith("lib/libcudnn.so.9")
+    assert cuda_discovery.inspect_cuda_root(Runner(), tmp_path / "nothing") is None
+
+
+def test_missing_prefix_blocks():
+    clang = dataclasses.replace(healthy_facts().clang, prefix_exists=False)
+    r = rows(clang=clang)["clang.prefix"]
+    assert r.blocks and "toolchain.clang_prefix" in r.hint
