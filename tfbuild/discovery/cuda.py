@@ -34,19 +34,19 @@ def inspect_cuda_root(runner: Runner, root: Path) -> CudaToolkit | None:
     r = str(root)
     markers = [f"{r}/version.json", f"{r}/version.txt", f"{r}/include/cuda.h",
                f"{r}/lib*/libcudart.so*"]
-    if not root.is_dir() or not _first(markers):
+    if not os.path.isdir(root) or not _first(markers):
         return None
-    has_lib, has_lib64 = (root / "lib").is_dir(), (root / "lib64").is_dir()
+    has_lib, has_lib64 = os.path.isdir(root / "lib"), os.path.isdir(root / "lib64")
     cudart = _first(f"{r}/{d}/libcudart.so.*" for d in ("lib", "lib64", "targets/x86_64-linux/lib"))
     cupti_include = _first([f"{r}/include/cupti.h", f"{r}/extras/CUPTI/include/cupti.h"])
     cupti_lib = _first(f"{r}/{d}/libcupti.so*" for d in ("lib", "lib64", "extras/CUPTI/lib64"))
-    ptxas = str(root / "bin" / "ptxas") if (root / "bin" / "ptxas").exists() else None
-    nvcc = str(root / "bin" / "nvcc") if (root / "bin" / "nvcc").exists() else None
+    ptxas = str(root / "bin" / "ptxas") if os.path.exists(root / "bin" / "ptxas") else None
+    nvcc = str(root / "bin" / "nvcc") if os.path.exists(root / "bin" / "nvcc") else None
     ptxas_version = _tool_version(runner, ptxas)
     version, source = None, ""
-    if (root / "version.json").is_file():
+    if os.path.isfile(root / "version.json"):
         version, source = versions.cuda_version_json((root / "version.json").read_text()), "version.json"
-    if not version and (root / "version.txt").is_file():
+    if not version and os.path.isfile(root / "version.txt"):
         version, source = versions.cuda_version_txt((root / "version.txt").read_text()), "version.txt"
     if not version and nvcc:
         version, source = _tool_version(runner, nvcc), "nvcc --version"
@@ -74,18 +74,18 @@ def inspect_pip_cuda(runner: Runner, site: Path) -> CudaToolkit | None:
     libcudart), nvidia/cuda_cupti."""
     nvidia = site / "nvidia"
     nvcc_dir, runtime_dir = nvidia / "cuda_nvcc", nvidia / "cuda_runtime"
-    if not (nvcc_dir.is_dir() or runtime_dir.is_dir()):
+    if not (os.path.isdir(nvcc_dir) or os.path.isdir(runtime_dir)):
         return None
-    ptxas = str(nvcc_dir / "bin" / "ptxas") if (nvcc_dir / "bin" / "ptxas").exists() else None
+    ptxas = str(nvcc_dir / "bin" / "ptxas") if os.path.exists(nvcc_dir / "bin" / "ptxas") else None
     version = (_dist_info_version(site, "nvidia_cuda_nvcc_cu12")
                or _dist_info_version(site, "nvidia_cuda_runtime_cu12"))
     cupti = nvidia / "cuda_cupti"
     return CudaToolkit(
         root=str(nvidia), layout="pip", version=version,
         version_source="pip metadata" if version else "",
-        has_lib=(runtime_dir / "lib").is_dir(), has_lib64=False,
+        has_lib=os.path.isdir(runtime_dir / "lib"), has_lib64=False,
         cudart=_first([f"{runtime_dir}/lib/libcudart.so.*"]),
-        cupti_include=str(cupti / "include") if (cupti / "include" / "cupti.h").exists() else None,
+        cupti_include=str(cupti / "include") if os.path.exists(cupti / "include" / "cupti.h") else None,
         cupti_lib=_first([f"{cupti}/lib/libcupti.so*"]),
         libdevice=_first([f"{nvcc_dir}/nvvm/libdevice/libdevice*.bc"]),
         ptxas=ptxas, ptxas_version=_tool_version(runner, ptxas), nvcc=None,
@@ -131,7 +131,7 @@ def path_ptxas(runner: Runner, env: Mapping[str, str]) -> Tool:
 
 # -- cuDNN ---------------------------------------------------------------------------------------
 def inspect_cudnn_root(root: Path) -> Cudnn | None:
-    if not root.is_dir():
+    if not os.path.isdir(root):
         return None
     r = str(root)
     header = _first([

@@ -30,7 +30,7 @@ def path_dirs(env: Mapping[str, str]) -> list[Path]:
 def which(name: str, env: Mapping[str, str]) -> str | None:
     for directory in path_dirs(env):
         candidate = directory / name
-        if candidate.is_file() and os.access(candidate, os.X_OK):
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return str(candidate)
     return None
 
@@ -46,7 +46,7 @@ def which_matching(pattern: str, env: Mapping[str, str]) -> list[str]:
             continue
         for name in names:
             candidate = directory / name
-            if regex.fullmatch(name) and os.access(candidate, os.X_OK) and candidate.is_file():
+            if regex.fullmatch(name) and os.access(candidate, os.X_OK) and os.path.isfile(candidate):
                 found.append(str(candidate))
     return found
 

@@ -61,16 +61,16 @@ def machine(disk_path: Path) -> Machine:
 
 
 def source_tree(runner: Runner, path: Path) -> Source:
-    if not path.is_dir():
+    if not os.path.isdir(path):
         return Source(path=str(path))
     header = path / TF_VERSION_HEADER
-    is_tf = header.is_file() and (path / "WORKSPACE").exists() and (path / "configure.py").exists()
-    tf_version = versions.tf_version_header(header.read_text(errors="replace")) if header.is_file() else None
+    is_tf = os.path.isfile(header) and os.path.exists(path / "WORKSPACE") and os.path.exists(path / "configure.py")
+    tf_version = versions.tf_version_header(header.read_text(errors="replace")) if os.path.isfile(header) else None
     bazelversion = None
-    if (path / ".bazelversion").is_file():
+    if os.path.isfile(path / ".bazelversion"):
         bazelversion = (path / ".bazelversion").read_text().strip().splitlines()[0].strip() or None
     commit = describe = None
-    if (path / ".git").exists():
+    if os.path.exists(path / ".git"):
         ok, out = probe(runner, ["git", "-C", str(path), "rev-parse", "HEAD"])
         commit = out.strip() if ok else None
         ok, out = probe(runner, ["git", "-C", str(path), "describe", "--tags", "--always"])

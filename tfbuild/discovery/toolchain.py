@@ -44,13 +44,13 @@ def bazel_clang_path(path: str) -> str | None:
     if Path(path).name == "clang":
         return path
     sibling = Path(path).parent / "clang"
-    if sibling.exists() and os.path.realpath(sibling) == os.path.realpath(path):
+    if os.path.exists(sibling) and os.path.realpath(sibling) == os.path.realpath(path):
         return str(sibling)
     real = os.path.realpath(path)
     if Path(real).name == "clang":
         return real
     real_sibling = Path(real).parent / "clang"
-    if real_sibling.exists() and os.path.realpath(real_sibling) == real:
+    if os.path.exists(real_sibling) and os.path.realpath(real_sibling) == real:
         return str(real_sibling)
     return None
 
@@ -90,7 +90,7 @@ def parse_search_list(text: str) -> tuple[tuple[str, ...], str]:
 def find_clang(runner: Runner, *, explicit: str, prefix: str, major: int,
                env: Mapping[str, str]) -> Clang:
     prefix_dir = Path(prefix).expanduser() if prefix else None
-    prefix_facts = dict(prefix=prefix, prefix_exists=bool(prefix_dir and prefix_dir.is_dir()))
+    prefix_facts = dict(prefix=prefix, prefix_exists=bool(prefix_dir and os.path.isdir(prefix_dir)))
     candidates: list[tuple[str, str | None]] = []
     for path in clang_candidates(explicit=explicit, prefix=prefix, major=major, env=env):
         if not os.path.exists(path):
@@ -171,7 +171,7 @@ def find_bazel(runner: Runner, *, explicit: str, source_dir: Path | None,
         path = which("bazelisk", env) or which("bazel", env)
     if not path:
         return Bazel()
-    cwd = source_dir if source_dir and source_dir.is_dir() else None
+    cwd = source_dir if source_dir and os.path.isdir(source_dir) else None
     ok, out = probe(runner, [path, "--version"], cwd=cwd, timeout=60)
     if not ok:
         return Bazel(path=path, error=ANSI.sub("", out).strip()[-800:])
@@ -214,4 +214,5 @@ def find_python(runner: Runner, explicit: str, env: Mapping[str, str]) -> Python
         data = json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError):
         return Python(path=path)
-    return Python(path=path, version=data["version"], site_packages=tuple(data["site"]))
+    return Python(path=path, version=data["version"], executable=data["exe"],
+                  site_packages=tuple(data["site"]))
