@@ -61,3 +61,19 @@ def profiles(c, show=None, set=None):
 
 
 ns = Collection(doctor, profiles)
+
+
+@task(
+    help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
+          "dry_run": "print the diff against the current file and the environment; write nothing",
+          "force": "write even when blocking doctor checks fail"},
+    iterable=["set"],
+)
+def configure(c, profile=None, source=None, set=None, dry_run=False, force=False):
+    """Render <source>/.tf_configure.bazelrc from a validated profile; record the build env."""
+    from tfbuild.configure import configure as run
+
+    _call(run, profile, source=source, overrides=set or [], dry_run=dry_run, force=force)
+
+
+ns.add_task(configure)

@@ -1,7 +1,9 @@
-"""Where things are: setting paths expanded, and tfbuild's own state directory."""
+"""Where things are: setting paths expanded, Bazel's output base, tfbuild's state directory."""
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import os
 from pathlib import Path
 
@@ -17,7 +19,30 @@ def source_dir(settings: Settings, override: str | Path | None = None) -> Path:
     return expand(str(override) if override else settings.tensorflow.source_dir)
 
 
+def output_user_root(settings: Settings) -> Path:
+    if settings.build.output_user_root:
+        return expand(settings.build.output_user_root)
+    return Path.home() / ".cache" / "bazel" / f"_bazel_{getpass.getuser()}"
+
+
+def output_base(settings: Settings, source: Path) -> Path:
+    """Bazel's output base: <output_user_root>/<md5 of the workspace path>."""
+    digest = hashlib.md5(str(source).encode()).hexdigest()
+    return output_user_root(settings) / digest
+
+
 def state_dir(source: Path) -> Path:
-    """tfbuild's records for one TF tree (environment, backups, patch state, locks)."""
-    override = os.environ.get("TFBUILD_STATE_DIR")
-    return Path(override).expanduser() if override else source / ".tfbuild"
+    """tfbuild's records for one TF tree (environment, backups, patch state, lock, logs), kept
+    outside the tree so that the checkout stays clean and Bazel never globs them."""
+    base = os.environ.get("TFBUILD_STATE_DIR")
+    if base:
+        root = Path(base).expanduser()
+    else:
+        xdg = os.environ.get("XDG_STATE_HOME")
+        root = (Path(xdg) if xdg else Path.home() / ".local" / "state") / "tfbuild"
+    digest = hashlib.sha256(str(source).encode()).hexdigest()[:12]
+    return root / f"{source.name or 'root'}-{digest}"
+
+
+def cuda_shim_dir(source: Path) -> Path:
+    return state_dir(source) / "cuda-shim"

@@ -61,3 +61,23 @@ def fake_nvidia_smi(tmp_path) -> dict[str, str]:
     script.write_text("#!/bin/sh\necho 'NVIDIA GeForce RTX 3050 Laptop GPU, 8.6, 550.54.14'\n")
     script.chmod(0o755)
     return {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+
+
+FIXTURE_WORKSPACE = Path(__file__).resolve().parents[1] / "fixtures" / "tfshaped"
+
+
+@pytest.fixture
+def tf_workspace(tmp_path, monkeypatch):
+    """A fresh copy of the tests' TF-shaped workspace, its own Bazel output root and tfbuild
+    state dir; the Bazel server is shut down afterwards."""
+    import shutil
+
+    from tests.helpers.bazel import shutdown
+
+    workspace = tmp_path / "tensorflow"
+    shutil.copytree(FIXTURE_WORKSPACE, workspace, symlinks=True)
+    root = tmp_path / "bazel-root"
+    state = tmp_path / "state"
+    yield {"source": workspace, "root": root, "env": {"TFBUILD_STATE_DIR": str(state)},
+           "state": state}
+    shutdown(workspace, root)

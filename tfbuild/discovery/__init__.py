@@ -33,6 +33,7 @@ def discover(settings: Settings, *, source_dir: Path | None, runner: Runner | No
         machine=system.machine(expand(settings.build.output_user_root or "~")),
         source=system.source_tree(runner, source_dir) if source_dir else None,
         ld_library_path=tuple(p for p in env.get("LD_LIBRARY_PATH", "").split(":") if p),
+        path=tuple(p for p in env.get("PATH", "").split(":") if p),
     )
     if settings.cuda.enabled:
         local_cuda, cuda_candidates = cuda.find_cuda(
@@ -47,7 +48,7 @@ def discover(settings: Settings, *, source_dir: Path | None, runner: Runner | No
             path_ptxas=cuda.path_ptxas(runner, env),
             cudnn=local_cudnn, cudnn_candidates=cudnn_candidates,
             nccl_path_exists=bool(settings.cuda.local_nccl_path)
-            and Path(settings.cuda.local_nccl_path).is_dir(),
+            and os.path.isdir(settings.cuda.local_nccl_path),
         )
     facts["gpus"] = system.find_gpus(runner, env)
     return Facts(**facts)

@@ -48,6 +48,7 @@ class Bazel:
 class Python:
     path: str | None = None
     version: str | None = None
+    executable: str | None = None  # its sys.executable (a pyenv shim resolves to the real one)
     site_packages: tuple[str, ...] = ()
 
 
@@ -130,7 +131,8 @@ class Facts:
     gpus: Gpus = field(default_factory=Gpus)
     machine: Machine | None = None
     source: Source | None = None
-    ld_library_path: tuple[str, ...] = ()  # of the shell doctor ran in
+    ld_library_path: tuple[str, ...] = ()  # of the shell discovery ran in
+    path: tuple[str, ...] = ()  # PATH of that shell
     nccl_path_exists: bool = False
 
     def as_dict(self) -> dict:

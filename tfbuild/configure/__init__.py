@@ -1,0 +1,120 @@
+"""`invoke configure`: a validated profile -> `<source>/.tf_configure.bazelrc` and the recorded
+build environment."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfbuild import console, environment, paths
+from tfbuild.configure import rcfile
+from tfbuild.configure.plan import plan as make_plan
+from tfbuild.discovery.facts import Facts
+from tfbuild.doctor import diagnose
+from tfbuild.doctor.checks import Check
+from tfbuild.errors import PreconditionError
+from tfbuild.runner import Runner
+from tfbuild.settings import ResolvedProfile, resolve
+
+# Bazel is checked by build, which runs it; configure only writes files.
+NOT_BLOCKING_CONFIGURE = {"bazel"}
+
+
+@dataclass(frozen=True)
+class ConfigureResult:
+    rc_path: Path
+    content: str
+    changed: bool
+    backup: Path | None
+    environment: environment.BuildEnvironment
+    facts: Facts
+    checks: tuple[Check, ...]
+
+
+def require_tf_tree(source: Path) -> None:
+    if not source.is_dir():
+        raise PreconditionError(f"source directory {source} does not exist",
+                                hint="pass --source DIR, set tensorflow.source_dir, or run "
+                                "`invoke source` to clone TensorFlow")
+    missing = [name for name in ("WORKSPACE", "configure.py", "tensorflow/core/public/version.h")
+               if not (source / name).exists()]
+    if missing:
+        raise PreconditionError(f"{source} is not a TensorFlow source tree (no {', '.join(missing)})",
+                                hint="pass --source DIR of a TensorFlow checkout")
+
+
+def blocking_failures(rows: Sequence[Check], ignore: set[str]) -> list[Check]:
+    return [r for r in rows if r.blocks and r.id not in ignore]
+
+
+def refuse_if_blocked(rows: Sequence[Check], step: str, ignore: set[str]) -> None:
+    failures = blocking_failures(rows, ignore)
+    if failures:
+        lines = "\n".join(f"  - {r.id}: {r.found}\n      fix: {r.hint}" for r in failures)
+        raise PreconditionError(
+            f"{step} refused, nothing written: blocking doctor checks fail:\n{lines}",
+            hint="fix them (see `invoke doctor`), or pass --force to go on anyway")
+
+
+def warn_failures(rows: Sequence[Check], ignore: set[str]) -> None:
+    for row in rows:
+        if row.status == "fail" and row.id not in ignore:
+            console.warn(f"doctor check {row.id} fails: {row.found} (fix: {row.hint})")
+
+
+def run_configure(profile: ResolvedProfile, *, source: str | Path | None = None,
+                  dry_run: bool = False, force: bool = False,
+                  runner: Runner | None = None) -> ConfigureResult:
+    settings = profile.settings
+    src = paths.source_dir(settings, source)
+    require_tf_tree(src)
+    facts, rows = diagnose(profile, source=src, runner=runner or Runner(echo=False))
+    if not force:
+        refuse_if_blocked(rows, "configure", NOT_BLOCKING_CONFIGURE)
+    warn_failures(rows, NOT_BLOCKING_CONFIGURE)
+    env = environment.compute(settings, facts, output_base=paths.output_base(settings, src))
+    plan = make_plan(settings, facts, env, profile=profile.name,
+                     shim=str(paths.cuda_shim_dir(src)))
+    content = rcfile.render(plan)
+    rc_path = src / rcfile.RC_NAME
+    if dry_run:
+        current = rc_path.read_text(errors="replace") if rc_path.exists() else ""
+        return ConfigureResult(rc_path, content, current != content, None, env, facts, tuple(rows))
+    state = paths.state_dir(src)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    outcome = rcfile.write(rc_path, content, backup_dir=state / "backups", stamp=stamp)
+    environment.save(env, state)
+    return ConfigureResult(rc_path, content, outcome.changed, outcome.backup, env, facts,
+                           tuple(rows))
+
+
+def configure(profile_ref: str | None = None, *, source: str | None = None,
+              overrides: Sequence[str] = (), dry_run: bool = False, force: bool = False) -> int:
+    profile = resolve(profile_ref, overrides=overrides)
+    result = run_configure(profile, source=source, dry_run=dry_run, force=force)
+    if dry_run:
+        current = result.rc_path.read_text(errors="replace") if result.rc_path.exists() else ""
+        text = rcfile.diff(current, result.content, result.rc_path)
+        console.step(f"configure --dry-run: {result.rc_path} would "
+                     + ("change:" if text else "stay as it is (nothing to write)"))
+        if text:
+            console.plain(text)
+        print_environment(result.environment, None)
+        return 0
+    if result.backup:
+        console.warn(f"{result.rc_path} was not written by tfbuild or was edited since: the "
+                     f"previous content is kept in {result.backup}")
+    console.success(f"{result.rc_path} " + ("written" if result.changed else
+                                            "unchanged (same content; mtime kept)"))
+    print_environment(result.environment, paths.state_dir(result.rc_path.parent))
+    return 0
+
+
+def print_environment(env: environment.BuildEnvironment, state: Path | None) -> None:
+    where = f" (recorded in {state / environment.ENV_JSON}; `. {state / environment.ENV_SH}` " \
+            "in a shell)" if state else ""
+    console.step(f"environment for build and smoke-test{where}:")
+    for name, value in env.variables:
+        console.plain(f"  {name}={value}")

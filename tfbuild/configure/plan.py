@@ -1,0 +1,143 @@
+"""What `.tf_configure.bazelrc` says, computed as data from Settings and Facts (pure).
+
+Lines and their order follow TF 2.18.1's configure.py for the same answers; tfbuild adds what it
+knows better: HERMETIC_PYTHON_VERSION, the recorded PATH, and the profile's CUDA values repeated
+under `build:cuda_clang` so that TF's own `build:cuda_clang` capability list (expanded after
+`build:cuda`) does not silently replace the profile's.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from tfbuild import capabilities, pins, versions
+from tfbuild.discovery.facts import Facts
+from tfbuild.environment import BuildEnvironment
+from tfbuild.errors import ConfigError, PreconditionError
+from tfbuild.settings.model import Settings
+
+# configure.py system_specific_test_config() on Linux.
+TEST_AND_BUILD_FILTERS = ("-benchmark-test", "-no_oss", "-oss_excluded")
+TEST_ONLY_FILTERS = ("-oss_serial",)
+# Configs of TF's .bazelrc that set CUDA repo_env values of their own after build:cuda.
+OVERRIDE_CONFIGS = ("cuda_clang",)
+_UNSAFE = re.compile(r'["\\\n\r\t\x00-\x1f\x7f]')
+
+
+@dataclass(frozen=True)
+class RepoEnv:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ConfigurePlan:
+    profile: str
+    python_bin: str
+    python_lib: str
+    python_version: str
+    cuda: bool
+    cuda_repo_env: tuple[RepoEnv, ...]
+    override_configs: tuple[str, ...]
+    override_repo_env: tuple[RepoEnv, ...]
+    ld_library_path: str
+    path: str
+    clang_path: str
+    offsetof_workaround: bool
+    cc_opt_flags: tuple[str, ...]
+    test_gpu: bool
+    test_filters: tuple[str, ...]
+    build_filters: tuple[str, ...]
+
+
+def rc_safe(value: str, key: str) -> str:
+    """A value goes between double quotes in an rc line: no quote, backslash or control char."""
+    if _UNSAFE.search(value):
+        shown = value.encode("unicode_escape").decode()
+        raise ConfigError(
+            f"{key} = {shown!r} cannot be written to .tf_configure.bazelrc: it contains a quote, "
+            "backslash, newline or other control character",
+            hint=f"change {key} to a value without them")
+    return value
+
+
+def _flag(flag: str) -> str:
+    if not flag or any(c.isspace() for c in flag):
+        raise ConfigError(f"build.cc_opt_flags entry {flag!r} is empty or has white space",
+                          hint="write one flag per list entry, e.g. [\"-march=native\", \"-O3\"]")
+    return rc_safe(flag, "build.cc_opt_flags")
+
+
+def cuda_path_for_bazel(settings: Settings, facts: Facts, shim: str) -> str:
+    """LOCAL_CUDA_PATH: the shim when the local CUDA needs the lib->lib64 fix that way."""
+    local = settings.cuda.local_cuda_path
+    if local and settings.cuda.layout_fix == "shim" and facts.cuda and not facts.cuda.has_lib:
+        return shim
+    return local
+
+
+def _python(settings: Settings, facts: Facts) -> tuple[str, str, str]:
+    py = facts.python
+    if not py.path or not py.version:
+        raise PreconditionError("no Python interpreter found for PYTHON_BIN_PATH",
+                                hint="set toolchain.python to a Python 3.9-3.12 interpreter")
+    version = settings.toolchain.python_version or versions.major_minor(py.version) or ""
+    lib = py.site_packages[0] if py.site_packages else ""
+    return (rc_safe(py.executable or py.path, "toolchain.python"), rc_safe(lib, "toolchain.python (site-packages)"),
+            rc_safe(version, "toolchain.python_version"))
+
+
+def _cuda_repo_env(settings: Settings, facts: Facts, shim: str) -> tuple[RepoEnv, ...]:
+    cuda = settings.cuda
+    caps, problems = capabilities.normalise(cuda.compute_capabilities)
+    if problems:
+        raise ConfigError(f"cuda.compute_capabilities: {problems[0].text}: {problems[0].reason}",
+                          hint=problems[0].fix)
+    entries = [
+        RepoEnv("HERMETIC_CUDA_VERSION", rc_safe(cuda.version, "cuda.version")),
+        RepoEnv("HERMETIC_CUDNN_VERSION", rc_safe(cuda.cudnn_version, "cuda.cudnn_version")),
+        RepoEnv("HERMETIC_CUDA_COMPUTE_CAPABILITIES", capabilities.joined(caps)),
+    ]
+    for name, key, value in (
+        ("LOCAL_CUDA_PATH", "cuda.local_cuda_path", cuda_path_for_bazel(settings, facts, shim)),
+        ("LOCAL_CUDNN_PATH", "cuda.local_cudnn_path", cuda.local_cudnn_path),
+        ("LOCAL_NCCL_PATH", "cuda.local_nccl_path", cuda.local_nccl_path),
+    ):
+        if value:
+            if not os.path.isabs(value):
+                raise ConfigError(f"{key} = {value!r} is relative",
+                                  hint=f"set {key} to an absolute path")
+            entries.append(RepoEnv(name, rc_safe(value, key)))
+    return tuple(entries)
+
+
+def plan(settings: Settings, facts: Facts, env: BuildEnvironment, *, profile: str,
+         shim: str) -> ConfigurePlan:
+    tf = pins.tensorflow(settings.tensorflow.version)
+    python_bin, python_lib, python_version = _python(settings, facts)
+    cuda_on = settings.cuda.enabled
+    repo_env = _cuda_repo_env(settings, facts, shim) if cuda_on else ()
+    overridden = tuple(e for e in repo_env if e.name.startswith("HERMETIC_"))
+    clang = facts.clang.bazel_path or facts.clang.path or ""
+    gpu_filter = "-no_gpu" if cuda_on else "-gpu"
+    filters = (*TEST_AND_BUILD_FILTERS, gpu_filter)
+    return ConfigurePlan(
+        profile=profile,
+        python_bin=python_bin,
+        python_lib=python_lib,
+        python_version=python_version,
+        cuda=cuda_on,
+        cuda_repo_env=repo_env,
+        override_configs=OVERRIDE_CONFIGS if cuda_on else (),
+        override_repo_env=overridden,
+        ld_library_path=rc_safe(env.get("LD_LIBRARY_PATH"), "LD_LIBRARY_PATH (discovered)"),
+        path=rc_safe(env.get("PATH"), "PATH (discovered)"),
+        clang_path=rc_safe(clang, "toolchain.clang_path"),
+        offsetof_workaround=(facts.clang.major or 0) in tf.clang_offsetof_workaround,
+        cc_opt_flags=tuple(_flag(f) for f in settings.build.cc_opt_flags),
+        test_gpu=cuda_on,
+        test_filters=(*filters, *TEST_ONLY_FILTERS),
+        build_filters=filters,
+    )
