@@ -77,3 +77,20 @@ def configure(c, profile=None, source=None, set=None, dry_run=False, force=False
 
 
 ns.add_task(configure)
+
+
+@task(
+    help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
+          "check": "report each fix (applied, not-applied, not-applicable, drifted, edited, "
+                   "outdated, unwanted); exit 0 all applied, 1 something to apply, 5 drifted/edited",
+          "revert": "restore every patched file byte for byte (edited files are left alone)"},
+    iterable=["set"],
+)
+def patch(c, profile=None, source=None, set=None, check=False, revert=False):
+    """Apply the download-mirror, pip-mirror and local-CUDA fixes the profile asks for."""
+    from tfbuild.patching.report import patch as run
+
+    _call(run, profile, source=source, overrides=set or [], check_only=check, undo=revert)
+
+
+ns.add_task(patch)

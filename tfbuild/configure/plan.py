@@ -16,6 +16,7 @@ from tfbuild import capabilities, pins, versions
 from tfbuild.discovery.facts import Facts
 from tfbuild.environment import BuildEnvironment
 from tfbuild.errors import ConfigError, PreconditionError
+from tfbuild.patching import literals
 from tfbuild.settings.model import Settings
 
 # configure.py system_specific_test_config() on Linux.
@@ -40,6 +41,7 @@ class ConfigurePlan:
     python_version: str
     cuda: bool
     cuda_repo_env: tuple[RepoEnv, ...]
+    pip_repo_env: tuple[RepoEnv, ...]
     override_configs: tuple[str, ...]
     override_repo_env: tuple[RepoEnv, ...]
     ld_library_path: str
@@ -113,6 +115,16 @@ def _cuda_repo_env(settings: Settings, facts: Facts, shim: str) -> tuple[RepoEnv
     return tuple(entries)
 
 
+def _pip_repo_env(settings: Settings) -> tuple[RepoEnv, ...]:
+    """mirrors.pip_method = "repo_env": rules_python 0.34.0 runs pip with --isolated (so
+    PIP_INDEX_URL is ignored) unless RULES_PYTHON_PIP_ISOLATED is 0."""
+    m = settings.mirrors
+    if m.pip_method != "repo_env" or not m.pip_index:
+        return ()
+    index = literals.validate_url("mirrors.pip_index", m.pip_index, allow_http=m.allow_http)
+    return (RepoEnv("RULES_PYTHON_PIP_ISOLATED", "0"), RepoEnv("PIP_INDEX_URL", rc_safe(index, "mirrors.pip_index")))
+
+
 def plan(settings: Settings, facts: Facts, env: BuildEnvironment, *, profile: str,
          shim: str) -> ConfigurePlan:
     tf = pins.tensorflow(settings.tensorflow.version)
@@ -130,6 +142,7 @@ def plan(settings: Settings, facts: Facts, env: BuildEnvironment, *, profile: st
         python_version=python_version,
         cuda=cuda_on,
         cuda_repo_env=repo_env,
+        pip_repo_env=_pip_repo_env(settings),
         override_configs=OVERRIDE_CONFIGS if cuda_on else (),
         override_repo_env=overridden,
         ld_library_path=rc_safe(env.get("LD_LIBRARY_PATH"), "LD_LIBRARY_PATH (discovered)"),
