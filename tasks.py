@@ -41,7 +41,7 @@ def _call(fn: Callable[..., int | None], *args, **kwargs) -> None:
     iterable=["set"],
 )
 def doctor(c, profile=None, source=None, set=None, json=False, verbose=False):
-    """Check this machine against a profile: what is there, what is missing, how to fix it."""
+    """Check this machine against a profile: found, missing, and how to fix it."""
     from tfbuild.doctor import doctor as run
 
     _call(run, profile, source=source, overrides=set or [], json_output=json, verbose=verbose)
@@ -70,7 +70,7 @@ ns = Collection(doctor, profiles)
     iterable=["set"],
 )
 def configure(c, profile=None, source=None, set=None, dry_run=False, force=False):
-    """Render <source>/.tf_configure.bazelrc from a validated profile; record the build env."""
+    """Write <source>/.tf_configure.bazelrc from a validated profile; record the build env."""
     from tfbuild.configure import configure as run
 
     _call(run, profile, source=source, overrides=set or [], dry_run=dry_run, force=force)
@@ -87,10 +87,56 @@ ns.add_task(configure)
     iterable=["set"],
 )
 def patch(c, profile=None, source=None, set=None, check=False, revert=False):
-    """Apply the download-mirror, pip-mirror and local-CUDA fixes the profile asks for."""
+    """Apply, check or revert the download-mirror, pip-mirror and local-CUDA fixes."""
     from tfbuild.patching.report import patch as run
 
     _call(run, profile, source=source, overrides=set or [], check_only=check, undo=revert)
 
 
 ns.add_task(patch)
+
+
+@task(
+    help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
+          "dry_run": "print the plan and the exact Bazel command; run nothing",
+          "jobs": "--local_cpu_resources (default: build.jobs, else what doctor recommends)",
+          "bazel_opt": "extra Bazel option, added last so it wins (repeatable)",
+          "remote_cache": "remote cache URL (http(s)://, grpc(s)://), overrides remote.cache",
+          "keep_going": "pass --keep_going to Bazel"},
+    iterable=["set", "bazel_opt"],
+)
+def build(c, profile=None, source=None, set=None, dry_run=False, jobs=None, bazel_opt=None,
+          remote_cache=None, keep_going=False):
+    """Build the wheel and libtensorflow into dist/<profile>/ (doctor, configure, patch, Bazel).
+
+    Artifacts come with SHA256SUMS and manifest.json; the raw Bazel log is in the state dir.
+    """
+    from tfbuild.build import build as run
+
+    _call(run, profile, source=source, overrides=set or [], dry=dry_run,
+          jobs=int(jobs) if jobs else None, bazel_opts=bazel_opt or [],
+          remote_cache=remote_cache, keep_going=keep_going)
+
+
+@task(help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP}, iterable=["set"])
+def source(c, profile=None, source=None, set=None):
+    """Shallow-clone TensorFlow at the profile's git ref into the source directory."""
+    from tfbuild.build.source import clone_command
+
+    _call(clone_command, profile, source=source, overrides=set or [])
+
+
+@task(help={"diff": "manifest A (a manifest.json or a dist/<profile> directory)",
+            "other": "manifest B, given after A: invoke manifest --diff A B",
+            "show_run": "also compare the run section (dates, durations, host)"},
+      positional=["other"])
+def manifest(c, diff, other, show_run=False):
+    """Compare two builds' manifests: invoke manifest --diff A B."""
+    from tfbuild.build.manifest import diff_command
+
+    _call(diff_command, diff, other, include_run=show_run)
+
+
+ns.add_task(build)
+ns.add_task(source)
+ns.add_task(manifest)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                           TimeElapsedColumn)
 from rich.table import Table
 
 _out: Console | None = None
@@ -111,3 +113,23 @@ def timed_step(message: str) -> Iterator[None]:
         yield
     finally:
         note(f"    ({message}: {time.monotonic() - start:.1f}s)")
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int, str], None] | None]:
+    """A Rich progress bar on a terminal; None elsewhere (callers print plain lines)."""
+    if not is_interactive():
+        yield None
+        return
+    progress = Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+        MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("[dim]{task.fields[action]}"),
+        console=out(), transient=False,
+    )
+    with progress:
+        task = progress.add_task(description, total=None, action="")
+
+        def update(done: int, total: int, action: str) -> None:
+            progress.update(task, completed=done, total=total or None, action=action[:70])
+
+        yield update

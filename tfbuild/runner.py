@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -224,9 +225,12 @@ class Runner:
                 on_line(line)
             returncode = proc.wait()
         except KeyboardInterrupt:
-            # The child got the same SIGINT (same process group); let it finish cleanly.
+            # A terminal's Ctrl-C reaches the child too (same process group); a SIGINT sent to
+            # this process alone does not, so pass it on once. Then let the child stop cleanly.
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
             try:
-                returncode = proc.wait(timeout=60)
+                returncode = proc.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 returncode = proc.wait()

@@ -1,0 +1,294 @@
+"""`invoke build` end to end: a real Bazel (Debian's 4.2.3, offline) builds the tests'
+TF-shaped workspace (TF's target labels, a .so with a symlink chain, a real wheel)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.bazel import bazel
+from tests.helpers.cli import INVOKE, ROOT, invoke
+from tests.helpers.nginx import Nginx
+
+QUICK = '["//tensorflow:libtensorflow.so"]'
+
+
+def write_profile(ws, body: str = "", name: str = "tfs") -> str:
+    path = ws["source"].parent / f"{name}.toml"
+    path.write_text(f"""extends = "cpu"
+[toolchain]
+clang_major = 16
+bazel = "/usr/bin/bazel-4"
+bazel_version = "4.2.3"
+python = "{sys.executable}"
+[build]
+output_user_root = "{ws['root']}"
+disk_cache = ""
+dist_dir = "{ws['source'].parent / 'dist'}"
+{body}""")
+    return str(path)
+
+
+def build(ws, profile, *args, env=None):
+    proc = invoke(["build", "--profile", profile, "--source", str(ws["source"]), *args],
+                  env={**ws["env"], **(env or {})})
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def latest_log(ws) -> str:
+    logs = sorted(ws["state"].glob("*/logs/build-*.log"), key=lambda p: p.stat().st_mtime)
+    return logs[-1].read_text()
+
+
+def git_init(path: Path) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@e"}
+    for argv in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "tf"],
+                 ["git", "tag", "v2.18.1"]):
+        subprocess.run(argv, cwd=path, env=env, check=True, capture_output=True)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_artifacts_hashes_and_manifest(tf_workspace):
+    ws = tf_workspace
+    commit = git_init(ws["source"])
+    proc = build(ws, write_profile(ws))
+    assert proc.returncode == 0, proc.stderr
+    dist = ws["source"].parent / "dist" / "tfs"
+    names = sorted(p.name for p in dist.iterdir())
+    assert names == ["SHA256SUMS", "libtensorflow.so.2", "libtensorflow.so.2.18.1",
+                     "libtensorflow_framework.so.2", "libtensorflow_framework.so.2.18.1",
+                     "manifest.json", "tensorflow-2.18.1-py3-none-any.whl"]
+    assert os.readlink(dist / "libtensorflow.so.2") == "libtensorflow.so.2.18.1"
+    sums = dict(line.split("  ")[::-1] for line in (dist / "SHA256SUMS").read_text().splitlines())
+    for name, digest in sums.items():
+        assert hashlib.sha256((dist / name).read_bytes()).hexdigest() == digest
+    manifest = json.loads((dist / "manifest.json").read_text())
+    assert manifest["tensorflow"] == {"version": "2.18.1", "git_commit": commit,
+                                      "git_describe": "v2.18.1", "source": str(ws["source"])}
+    assert manifest["profile"]["name"] == "tfs"
+    assert manifest["profile"]["settings"]["toolchain"]["clang_major"] == 16
+    assert manifest["toolchain"]["clang"]["version"].startswith("16.")
+    assert manifest["toolchain"]["bazel"] == {"path": "/usr/bin/bazel-4", "version": "4.2.3"}
+    rc = ws["source"] / ".tf_configure.bazelrc"
+    assert manifest["configure"]["sha256"] == hashlib.sha256(rc.read_bytes()).hexdigest()
+    patched = {p["file"]: p for p in manifest["patches"]}
+    repo_bzl = "third_party/xla/third_party/tsl/third_party/repo.bzl"
+    assert patched[repo_bzl]["patched_sha256"] == hashlib.sha256(
+        (ws["source"] / repo_bzl).read_bytes()).hexdigest()
+    argv = manifest["bazel"]["argv"]
+    assert argv[:3] == ["/usr/bin/bazel-4", f"--output_user_root={ws['root']}", "build"]
+    assert "//tensorflow/tools/pip_package:wheel" in argv
+    assert "--repo_env=WHEEL_NAME=tensorflow" in argv
+    assert manifest["bazel"]["environment"]["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    assert {a["name"]: a["sha256"] for a in manifest["artifacts"] if a["sha256"]} == sums
+    assert manifest["run"]["durations"]["bazel_s"] > 0
+    # the wheel is real: pip installs it
+    target = ws["source"].parent / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    "--target", str(target), str(dist / "tensorflow-2.18.1-py3-none-any.whl")],
+                   check=True, capture_output=True)
+    assert (target / "tensorflow" / "libtensorflow_framework.so.2.18.1").exists()
+
+
+def test_second_build_is_a_noop_for_bazel(tf_workspace):
+    ws = tf_workspace
+    profile = write_profile(ws)
+    assert build(ws, profile).returncode == 0
+    rc = ws["source"] / ".tf_configure.bazelrc"
+    mtime = rc.stat().st_mtime_ns
+    proc = build(ws, profile)
+    assert proc.returncode == 0, proc.stderr
+    log = latest_log(ws)
+    assert "INFO: 1 process: 1 internal." in log  # Bazel's own summary: nothing executed
+    assert "0 packages loaded, 0 targets configured" in log  # analysis cache kept
+    assert "discarding analysis cache" not in log
+    assert "Starting local Bazel server" not in proc.stdout + proc.stderr + log
+    assert rc.stat().st_mtime_ns == mtime
+
+
+def test_failing_target_is_diagnosed(tf_workspace):
+    ws = tf_workspace
+    proc = build(ws, write_profile(ws, 'targets = ["//tensorflow:fails_oom"]\n'))
+    assert proc.returncode == 6
+    err = proc.stderr
+    assert "diagnosis: a compiler was killed for lack of memory" in err
+    assert "fix: lower build.jobs" in err
+    assert "--- raw error (full log:" in err
+    assert "Killed signal terminated program cc1plus" in err
+    assert err.index("diagnosis:") < err.index("--- raw error")
+
+
+def _start_slow_build(ws, profile) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TFBUILD_")}
+    env.update(ws["env"], TFBUILD_COLOR="0")
+    return subprocess.Popen([INVOKE, "--search-root", str(ROOT), "build", "--profile", profile,
+                             "--source", str(ws["source"])], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _wait_for(predicate, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def _slow_running(ws) -> bool:
+    """Analysis is done and the 60-second action is about to run (Bazel reports a running
+    action only after 10 s)."""
+    logs = list(ws["state"].glob("*/logs/build-*.log"))
+    return bool(logs) and "INFO: Found 1 target" in logs[0].read_text()
+
+
+def test_ctrl_c_stops_bazel_cleanly_and_a_concurrent_build_is_refused(tf_workspace):
+    ws = tf_workspace
+    slow = write_profile(ws, 'targets = ["//tensorflow:slow"]\n', name="slow")
+    first = _start_slow_build(ws, slow)
+    try:
+        _wait_for(lambda: _slow_running(ws))
+        second = build(ws, write_profile(ws, f"targets = {QUICK}\n"))
+        assert second.returncode == 3, (first.poll(), second.stdout, second.stderr)
+        assert "another `invoke build` is running" in second.stderr
+        time.sleep(1)
+        assert first.poll() is None
+        os.killpg(first.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        out, err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    assert first.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    start = time.monotonic()
+    after = build(ws, write_profile(ws, f"targets = {QUICK}\n"))
+    assert after.returncode == 0, after.stderr
+    assert "Another command" not in after.stdout + after.stderr  # no Bazel lock left behind
+    assert time.monotonic() - start < 60
+
+
+def test_remote_http_cache_gives_full_hits_and_keeps_the_header_secret(tf_workspace, tmp_path):
+    ws = tf_workspace
+    server = Nginx(tmp_path / "nginx").start()
+    secret = "Bearer s3cr3t-token-1234"
+    try:
+        profile = write_profile(ws, '[remote]\nheader_env = "CACHE_AUTH_HEADER"\n')
+        env = {"CACHE_AUTH_HEADER": f"Authorization: {secret}"}
+        first = build(ws, profile, "--remote-cache", server.url, env=env)
+        assert first.returncode == 0, first.stderr
+        assert server.stored_objects() > 0
+        bazel(ws["source"], ws["root"], "clean")
+        second = build(ws, profile, "--remote-cache", server.url, env=env)
+        assert second.returncode == 0, second.stderr
+        dist = ws["source"].parent / "dist" / "tfs"
+        manifest = json.loads((dist / "manifest.json").read_text())
+        kinds = manifest["run"]["bazel_summary"]["process_kinds"]
+        assert kinds.get("remote cache hit", 0) > 0
+        assert set(kinds) <= {"remote cache hit", "internal"}, kinds  # 100% of the real work
+        written = [latest_log(ws), (dist / "manifest.json").read_text(),
+                   (ws["source"] / ".tf_configure.bazelrc").read_text(),
+                   first.stdout, first.stderr, second.stdout, second.stderr,
+                   *(p.read_text() for p in ws["state"].glob("*/environment.*"))]
+        assert not any(secret in text for text in written)
+        assert manifest["remote"]["header_env"] == "CACHE_AUTH_HEADER"
+        assert f"--remote_cache={server.url}" in manifest["bazel"]["argv"]
+    finally:
+        server.stop()
+
+
+def test_missing_header_variable_is_a_clear_error(tf_workspace):
+    ws = tf_workspace
+    proc = build(ws, write_profile(ws, '[remote]\ncache = "http://127.0.0.1:9"\nheader_env = "NO_SUCH_VAR"\n'))
+    assert proc.returncode == 2 and "NO_SUCH_VAR" in proc.stderr and "not set" in proc.stderr
+
+
+def _pip_record(ws) -> dict:
+    base = next(ws["root"].glob("*/external/pypi_numpy/pip_args.json"))
+    return json.loads(base.read_text())
+
+
+def test_pip_mirror_patch_is_in_place_for_the_first_build_and_after_expunge(tf_workspace):
+    ws = tf_workspace
+    profile = write_profile(ws, '[mirrors]\npip_index = "https://pypi.example.cn/simple/"\n'
+                                'pip_method = "patch"\n')
+    assert not ws["root"].exists()  # a clean output base
+    proc = build(ws, profile)
+    assert proc.returncode == 0, proc.stderr
+    args = _pip_record(ws)["pip_args"]
+    assert args[args.index("-i") + 1] == "https://pypi.example.cn/simple"
+    assert args.index("-i") < args.index("--no-deps")
+    bazel(ws["source"], ws["root"], "clean", "--expunge")
+    proc = build(ws, profile)
+    assert proc.returncode == 0, proc.stderr
+    assert "https://pypi.example.cn/simple" in _pip_record(ws)["pip_args"]
+
+
+def test_pip_mirror_through_repo_env_by_default(tf_workspace):
+    ws = tf_workspace
+    proc = build(ws, write_profile(ws, '[mirrors]\npip_index = "https://pypi.example.cn/simple"\n'))
+    assert proc.returncode == 0, proc.stderr
+    record = _pip_record(ws)
+    assert "--isolated" not in record["pip_args"] and "-i" not in record["pip_args"]
+    assert record["PIP_INDEX_URL"] == "https://pypi.example.cn/simple"
+
+
+def test_dry_run_prints_the_plan_and_runs_nothing(tf_workspace):
+    ws = tf_workspace
+    proc = build(ws, write_profile(ws), "--dry-run", "--jobs", "3", "--bazel-opt=--copt=-O1")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "dry run" in out and "would be written" in out
+    command = next(line for line in out.splitlines() if line.startswith("cd "))
+    assert "--local_cpu_resources=3" in command and command.rstrip().endswith(
+        "--copt=-O1 //tensorflow:libtensorflow_framework.so //tensorflow:libtensorflow.so "
+        "//tensorflow/tools/pip_package:wheel")
+    assert command.index("--copt=-O1") > command.index("--show_progress_rate_limit")
+    assert not (ws["source"] / ".tf_configure.bazelrc").exists()
+    assert not ws["root"].exists() and not ws["state"].exists()
+
+
+def test_manifest_diff(tf_workspace):
+    ws = tf_workspace
+    dist = ws["source"].parent / "dist" / "tfs"
+    assert build(ws, write_profile(ws)).returncode == 0
+    first = ws["source"].parent / "first.json"
+    first.write_text((dist / "manifest.json").read_text())
+    assert build(ws, write_profile(ws)).returncode == 0
+    same = invoke(["manifest", "--diff", str(first), str(dist)])
+    assert same.returncode == 0 and "the builds match" in same.stdout
+    assert build(ws, write_profile(ws), "--jobs", "1").returncode == 0
+    other = invoke(["manifest", "--diff", str(first), str(dist)])
+    assert other.returncode == 1
+    assert "options" in other.stdout and "--local_cpu_resources=1" in other.stdout
+    assert "artifact hashes are the same" in other.stdout
+
+
+def test_source_clones_shallow_and_reports_unreachable(tmp_path):
+    upstream = tmp_path / "upstream"
+    upstream.mkdir()
+    (upstream / "WORKSPACE").write_text("")
+    git_init(upstream)
+    dest = tmp_path / "tf"
+    proc = invoke(["source", "--source", str(dest), "--set", f"tensorflow.git_url=file://{upstream}"])
+    assert proc.returncode == 0, proc.stderr
+    assert (dest / "WORKSPACE").exists()
+    shallow = subprocess.run(["git", "rev-parse", "--is-shallow-repository"], cwd=dest,
+                             capture_output=True, text=True).stdout.strip()
+    assert shallow == "true"
+    proc = invoke(["source", "--source", str(tmp_path / "tf2"), "--set",
+                   "tensorflow.git_url=https://127.0.0.1:9/tensorflow.git"])
+    assert proc.returncode == 3
+    assert "cannot clone https://127.0.0.1:9/tensorflow.git at v2.18.1" in proc.stderr
+    assert "--source DIR" in proc.stderr

@@ -1,0 +1,112 @@
+import io
+import json
+
+import pytest
+
+from tfbuild.build.command import BuildRequest, fetch_rules_python, plan_command
+from tfbuild.build.manifest import diff, flatten
+from tfbuild.build.progress import LogPipeline, parse_processes
+from tfbuild.errors import ConfigError
+from tfbuild.settings import resolve
+
+
+def plan(profile="rtx3050", overrides=(), request=BuildRequest(), env=None):
+    settings = resolve(profile, env={}, overrides=overrides).settings
+    return plan_command(settings, request, bazel="/usr/bin/bazelisk", jobs=16, env=env or {})
+
+
+def test_the_notes_command_shape():
+    cmd = plan()
+    argv = cmd.argv()
+    assert argv[:4] == ["/usr/bin/bazelisk",
+                        "--output_user_root=/media/workspace/github/tensorflow/OutputUserRoot",
+                        "build", "--local_cpu_resources=16"]
+    assert "--verbose_failures" in argv
+    assert argv[-3:] == ["//tensorflow:libtensorflow_framework.so", "//tensorflow:libtensorflow.so",
+                         "//tensorflow/tools/pip_package:wheel"]
+    for opt in ("--repo_env=USE_PYWRAP_RULES=1", "--repo_env=WHEEL_NAME=tensorflow",
+                "--config=cuda_wheel"):
+        assert opt in argv
+
+
+def test_pass_through_options_come_last_before_targets():
+    cmd = plan(request=BuildRequest(bazel_opts=("--config=cuda_wheel", "--jobs=4"),
+                                    keep_going=True))
+    assert list(cmd.options[-3:]) == ["--keep_going", "--config=cuda_wheel", "--jobs=4"]
+
+
+def test_startup_options_do_not_depend_on_the_request():
+    a = plan(request=BuildRequest(jobs=3, bazel_opts=("--copt=-O1",), remote_cache="http://c"))
+    assert a.startup == plan().startup
+
+
+def test_remote_cache_executor_and_secret_header():
+    env = {"CACHE_TOKEN": "Authorization: Bearer abc"}
+    cmd = plan(overrides=["remote.executor=grpcs://rbe.example:443", "remote.header_env=CACHE_TOKEN",
+                          "remote.instance_name=main", "remote.upload_local_results=false"],
+               request=BuildRequest(remote_cache="grpc://cache.example:9092"), env=env)
+    options = cmd.options
+    assert "--remote_cache=grpc://cache.example:9092" in options
+    assert "--remote_executor=grpcs://rbe.example:443" in options
+    assert "--remote_instance_name=main" in options and "--noremote_upload_local_results" in options
+    assert "abc" not in " ".join(cmd.argv(with_secrets=False))
+    assert "--remote_header=Authorization=Bearer abc" in cmd.argv()
+    shell = cmd.shell(__import__("pathlib").Path("/src"), {"PATH": "/usr/bin"})
+    assert "abc" not in shell and "$CACHE_TOKEN" in shell
+
+
+@pytest.mark.parametrize("override, env, message", [
+    ("remote.cache=ftp://cache", {}, "not a Bazel remote URL"),
+    ("remote.header_env=TOKEN", {}, "TOKEN, which is not set"),
+    ("remote.header_env=TOKEN", {"TOKEN": "no colon"}, "not of the form"),
+])
+def test_bad_remote_settings(override, env, message):
+    with pytest.raises(ConfigError, match=message):
+        plan(overrides=[override], env=env)
+
+
+def test_rules_python_fetch_uses_the_same_startup_options():
+    cmd = plan()
+    fetch = fetch_rules_python(cmd)
+    assert fetch[: 1 + len(cmd.startup)] == [cmd.bazel, *cmd.startup]
+    assert fetch[1 + len(cmd.startup)] == "query"
+    assert "@rules_python//python/private/pypi/whl_installer:wheel_installer.py" in fetch
+
+
+def test_pipeline_reads_progress_and_bazel_summary():
+    log = io.StringIO()
+    seen = []
+    pipe = LogPipeline(log, on_progress=lambda s: seen.append((s.done, s.total)),
+                       mask=lambda line: line.replace("s3cret", "***"))
+    for line in ["Starting local Bazel server and connecting to it...\n",
+                 "INFO: Build option --copt has changed, discarding analysis cache.\n",
+                 "[1,024 / 2,048] Compiling tensorflow/core/kernels/conv_ops.cc; 12s local\n",
+                 "token s3cret\n",
+                 "INFO: 7 processes: 3 remote cache hit, 1 internal, 3 linux-sandbox.\n",
+                 "INFO: Build completed successfully, 7 total actions\n"]:
+        pipe.feed(line)
+    s = pipe.summary
+    assert seen == [(1024, 2048)] and s.action.startswith("Compiling tensorflow/core")
+    assert s.server_started and s.analysis_discarded and s.succeeded
+    assert s.process_kinds == {"remote cache hit": 3, "internal": 1, "linux-sandbox": 3}
+    assert s.executed == 3 and s.remote_cache_hits == 3
+    assert "s3cret" not in log.getvalue() and pipe.lines == 6
+
+
+def test_parse_processes():
+    assert parse_processes("1 internal") == {"internal": 1}
+    assert parse_processes("2 disk cache hit, 1 internal") == {"disk cache hit": 2, "internal": 1}
+
+
+def test_manifest_diff_groups_and_ignores_the_run():
+    a = {"toolchain": {"clang": {"version": "17.0.6"}}, "bazel": {"argv": ["b", "--jobs=1"]},
+         "artifacts": [{"name": "x.whl", "sha256": "aa"}], "run": {"finished": "1"}}
+    b = json.loads(json.dumps(a))
+    b["toolchain"]["clang"]["version"] = "16.0.6"
+    b["artifacts"][0]["sha256"] = "bb"
+    b["run"]["finished"] = "2"
+    rows = {key: group for group, key, _, _ in diff(a, b)}
+    assert rows == {"toolchain.clang.version": "toolchain", "artifacts.x.whl.sha256": "artifacts"}
+    assert "run.finished" in {k for _, k, _, _ in diff(a, b, include_run=True)}
+    assert flatten({"artifacts": [{"name": "x", "sha256": "1"}]}) == {"artifacts.x.name": "x",
+                                                                       "artifacts.x.sha256": "1"}
