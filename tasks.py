@@ -140,3 +140,28 @@ def manifest(c, diff, other, show_run=False):
 ns.add_task(build)
 ns.add_task(source)
 ns.add_task(manifest)
+
+
+@task(
+    help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
+          "wheel": "TensorFlow wheel to test (default: the one in dist/<profile>/)",
+          "libtensorflow": "directory with libtensorflow.so.2 for the C API run (default: the "
+                           "wheel's libtensorflow_cc.so.2)",
+          "cc": "C compiler (default: toolchain.clang_path, else gcc)",
+          "input_op": "input operation name for the C run (default: the exported graph's)",
+          "output_op": "output operation name for the C run (default: the exported graph's)",
+          "keep": "keep the work directory (venv, models, C program)",
+          "json": "also print the JSON result"},
+    iterable=["set"],
+)
+def smoke_test(c, profile=None, source=None, set=None, wheel=None, libtensorflow=None, cc=None,
+               input_op=None, output_op=None, keep=False, json=False):
+    """Train a Keras model, run it through the C API, compare with Python."""
+    from tfbuild.smoke import smoke_test as run
+
+    _call(run, profile, source=source, overrides=set or [], wheel=wheel,
+          libtensorflow=libtensorflow, cc=cc, input_op=input_op, output_op=output_op, keep=keep,
+          json_output=json)
+
+
+ns.add_task(smoke_test, name="smoke-test")

@@ -4,6 +4,8 @@
   a real ptxas, nvidia/cuda_runtime with libcudart.so.12, nvidia/cuda_cupti), plus cuDNN 9.10.2's
   headers and libcudnn.so.9 from its wheel (the 700 MB wheel is downloaded, only those files are
   kept).
+- tf-wheel/: the tensorflow-cpu 2.18.1 wheel for this Python (its C API is in
+  libtensorflow_cc.so.2, headers under tensorflow/include).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ CUDA_WHEELS = ["nvidia-cuda-nvcc-cu12==12.4.131", "nvidia-cuda-runtime-cu12==12.
 CUDNN_WHEEL = "nvidia-cudnn-cu12==9.10.2.21"
 CUDNN_KEEP = ("nvidia/cudnn/include/", "nvidia/cudnn/lib/libcudnn.so.9", "nvidia_cudnn_cu12-")
 STAMP = "nvidia-site.done-v1"
+TF_WHEEL = "tensorflow-cpu==2.18.1"
 
 
 def pip(runner: Runner, *args: str) -> None:
@@ -47,10 +50,19 @@ def nvidia_site(runner: Runner) -> None:
     (ASSETS / STAMP).write_text("\n".join(CUDA_WHEELS + [CUDNN_WHEEL]) + "\n")
 
 
+def tf_wheel(runner: Runner) -> None:
+    """The real TensorFlow 2.18.1 CPU wheel from PyPI, for the smoke-test tests."""
+    target = ASSETS / "tf-wheel"
+    if list(target.glob("tensorflow_cpu-2.18.1-*.whl")):
+        return
+    pip(runner, "download", "--no-deps", "--only-binary=:all:", "-d", str(target), TF_WHEEL)
+
+
 def main() -> None:
     ASSETS.mkdir(parents=True, exist_ok=True)
     runner = Runner(echo=True)
     nvidia_site(runner)
+    tf_wheel(runner)
 
 
 if __name__ == "__main__":

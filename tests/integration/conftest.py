@@ -81,3 +81,12 @@ def tf_workspace(tmp_path, monkeypatch):
     yield {"source": workspace, "root": root, "env": {"TFBUILD_STATE_DIR": str(state)},
            "state": state}
     shutdown(workspace, root)
+
+
+@pytest.fixture(scope="session")
+def tf_wheel() -> Path:
+    """The real tensorflow-cpu 2.18.1 wheel from PyPI."""
+    wheels = sorted((ASSETS / "tf-wheel").glob("tensorflow_cpu-2.18.1-*.whl"))
+    if not wheels:
+        pytest.fail("test assets missing: run `bash scripts/test.sh` (it fetches them)")
+    return wheels[0]

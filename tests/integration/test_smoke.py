@@ -1,0 +1,95 @@
+"""`invoke smoke-test` with the real tensorflow-cpu 2.18.1 wheel from PyPI and a real C
+compiler: Python and the C API must agree."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import invoke
+
+
+def smoke(*args, env=None):
+    proc = invoke(["smoke-test", "--profile", "cpu", *args], env=env, timeout=900)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def result_from(proc) -> dict:
+    text = proc.stdout
+    start = text.index('{\n  "ok"')
+    return json.loads(text[start:text.index("\n}\n", start) + 2])
+
+
+def test_python_and_c_api_agree(tf_wheel, tmp_path):
+    proc = smoke("--wheel", str(tf_wheel), "--keep", "--json",
+                 env={"TFBUILD_STATE_DIR": str(tmp_path / "state")})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    assert out.index("smoke-test environment") < out.index("+ ")  # environment printed first
+    assert "TF_ENABLE_ONEDNN_OPTS=0" in out
+    result = result_from(proc)
+    assert result["ok"] and [s["status"] for s in result["steps"]] == ["ok"] * 5
+    assert result["tensorflow"]["tf_version"] == "2.18.1"
+    assert result["tensorflow"]["built_with_cuda"] is False
+    model = result["model"]
+    assert model["accuracy"] >= 0.9 and model["dataset"] in ("mnist", "synthetic")
+    work = Path(result["workdir"])
+    assert (work / "saved_model" / "saved_model.pb").exists()
+    assert (work / "frozen_graph.pb").exists() and (work / "model_run").exists()
+    comparison = result["comparison"]
+    assert comparison["ok"] and comparison["argmax_agree"] == comparison["examples"] == 32
+    assert comparison["max_abs_diff"] <= comparison["atol"] == 1e-5
+    assert json.loads((work / "smoke-test.json").read_text())["ok"] is True
+
+
+@pytest.fixture(scope="module")
+def libtensorflow_dir(tf_wheel, tmp_path_factory) -> Path:
+    """A libtensorflow directory shaped like TF's build output (libtensorflow.so.2 and
+    libtensorflow_framework.so.2), made of the PyPI wheel's C API libraries (SONAME set with
+    patchelf, as the real libtensorflow.so.2 has its own)."""
+    out = tmp_path_factory.mktemp("libtensorflow")
+    with zipfile.ZipFile(tf_wheel) as archive:
+        for member, name in (("tensorflow/libtensorflow_cc.so.2", "libtensorflow.so.2"),
+                             ("tensorflow/libtensorflow_framework.so.2",
+                              "libtensorflow_framework.so.2")):
+            with archive.open(member) as src, open(out / name, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+    subprocess.run(["patchelf", "--set-soname", "libtensorflow.so.2",
+                    str(out / "libtensorflow.so.2")], check=True)
+    return out
+
+
+def test_libtensorflow_dir_and_a_wrong_input_name(tf_wheel, libtensorflow_dir):
+    proc = smoke("--wheel", str(tf_wheel), "--libtensorflow", str(libtensorflow_dir),
+                 "--input-op", "serving_input")
+    assert proc.returncode == 7
+    assert "compile C program" in proc.stdout
+    assert "input operation 'serving_input' not found" in proc.stderr
+    assert "operations of type Placeholder in the graph: input" in proc.stderr
+    assert "--input-op" in proc.stderr
+    assert str(libtensorflow_dir) in proc.stdout  # linked against the given directory
+
+
+def test_bad_inputs_fail_fast_with_clear_errors(tf_wheel, tmp_path, libtensorflow_dir):
+    proc = smoke("--wheel", str(tmp_path / "missing.whl"))
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+    for tag in ("cp312-cp312-manylinux_2_17_x86_64", "cp311-cp311-macosx_12_0_arm64"):
+        other = tmp_path / f"tensorflow_cpu-2.18.1-{tag}.whl"
+        other.symlink_to(tf_wheel)
+        proc = smoke("--wheel", str(other))
+        assert proc.returncode == 2 and "cannot be installed here" in proc.stderr, proc.stderr
+        assert tag in proc.stderr
+    proc = smoke("--wheel", str(tf_wheel), "--cc", "/nonexistent/gcc")
+    assert proc.returncode == 3 and "no C compiler" in proc.stderr
+    empty = tmp_path / "lib"
+    empty.mkdir()
+    proc = smoke("--wheel", str(tf_wheel), "--libtensorflow", str(empty))
+    assert proc.returncode == 2 and "no libtensorflow.so* in" in proc.stderr
+    proc = smoke("--set", f"build.dist_dir={tmp_path / 'dist'}")
+    assert proc.returncode == 2 and "no wheel in" in proc.stderr and "invoke build" in proc.stderr
