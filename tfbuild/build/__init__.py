@@ -1,0 +1,289 @@
+"""`invoke build`: doctor's blocking checks, configure, patch, Bazel, artifacts and manifest.
+
+The plan is computed first (and printed by --dry-run); each step runs only as needed: configure
+and patch rewrite nothing when nothing changed, and the Bazel command and its startup options are
+the same from run to run, so a second build is a no-op for Bazel.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfbuild import console, paths, patching, sizing
+from tfbuild.build import artifacts as artifacts_mod
+from tfbuild.build import manifest as manifest_mod
+from tfbuild.build.command import BazelCommand, BuildRequest, fetch_rules_python, plan_command
+from tfbuild.build.diagnose import diagnose, error_tail
+from tfbuild.build.lock import build_lock
+from tfbuild.build.progress import BuildSummary, LogPipeline, PlainProgress
+from tfbuild.build.source import clone
+from tfbuild.configure import ConfigureResult, refuse_if_blocked, run_configure
+from tfbuild.errors import BuildFailed, CommandError, Interrupted, PatchError
+from tfbuild.files import sha256_file
+from tfbuild.patching import records
+from tfbuild.runner import Runner, quote
+from tfbuild.settings import ResolvedProfile, resolve
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    dist: Path | None
+    manifest: Path | None
+    log: Path | None
+    summary: BuildSummary | None
+    command: BazelCommand
+
+
+def _bazel_path(cfg: ConfigureResult) -> str:
+    bazel = cfg.facts.bazel.path
+    if not bazel:
+        raise BuildFailed("no Bazel found", hint="install bazelisk, or set toolchain.bazel")
+    return bazel
+
+
+def _jobs(profile: ResolvedProfile, request: BuildRequest, cfg: ConfigureResult) -> int:
+    if request.jobs:
+        return request.jobs
+    if profile.settings.build.jobs:
+        return profile.settings.build.jobs
+    return sizing.recommended_jobs(cfg.facts.machine, profile.settings.cuda.enabled) \
+        if cfg.facts.machine else 1
+
+
+def _pip_patch_wanted(profile: ResolvedProfile) -> bool:
+    m = profile.settings.mirrors
+    return m.pip_method == "patch" and bool(m.pip_index)
+
+
+def _patch_summary(settings, source: Path, output_base: Path) -> list[dict]:
+    state = paths.state_dir(source)
+    recs = records.load(state)
+    out = []
+    for status in patching.check(settings, source, output_base):
+        t = status.target
+        if status.status != patching.APPLIED:
+            continue
+        rec = recs.get(str(t.path))
+        out.append({"fix": t.fix, "file": t.relative, "root": t.root_name,
+                    "original_sha256": rec.original_sha256 if rec else None,
+                    "patched_sha256": rec.patched_sha256 if rec else None})
+    if settings.mirrors.pip_method == "repo_env" and settings.mirrors.pip_index:
+        out.append({"fix": "pip-mirror", "file": ".tf_configure.bazelrc", "root": "source",
+                    "method": "repo_env"})
+    return out
+
+
+def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: BuildRequest) -> int:
+    settings = profile.settings
+    src = paths.source_dir(settings, source)
+    console.step(f"build plan for profile {profile.name} (dry run: nothing is run)")
+    if not src.exists():
+        console.info(f"1. source: clone {settings.tensorflow.git_url} at "
+                     f"{settings.tensorflow.git_ref} into {src}")
+        console.info("   (the remaining steps need the tree; run `invoke source` first to see them)")
+        return 0
+    cfg = run_configure(profile, source=src, dry_run=True)
+    blocking = [r for r in cfg.checks if r.blocks]
+    console.info(f"1. doctor: {len(blocking)} blocking failure(s)"
+                 + (": " + ", ".join(r.id for r in blocking) if blocking else ""))
+    console.info(f"2. configure: {cfg.rc_path} " + ("would be written" if cfg.changed else
+                                                    "is up to date"))
+    output_base = paths.output_base(settings, src)
+    todo = [s for s in patching.check(settings, src, output_base)
+            if s.status in patching.NEEDS_APPLY]
+    console.info("3. patch: " + (", ".join(f"{s.target.fix} ({s.target.relative}: {s.status})"
+                                           for s in todo) or "nothing to apply"))
+    cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path or "bazel",
+                       jobs=_jobs(profile, request, cfg), env=_environ())
+    step = 4
+    if _pip_patch_wanted(profile):
+        console.info(f"{step}. fetch rules_python, then apply the pip-mirror fix:")
+        console.plain(f"   {quote(fetch_rules_python(cmd))}")
+        step += 1
+    console.info(f"{step}. bazel (copy-pasteable):")
+    console.plain(cmd.shell(src, cfg.environment.as_dict()))
+    console.info(f"{step + 1}. collect the wheel and libtensorflow into "
+                 f"{paths.expand(settings.build.dist_dir) / profile.name}/ with SHA256SUMS and "
+                 "manifest.json")
+    return 0
+
+
+def _environ() -> dict[str, str]:
+    return dict(os.environ)
+
+
+def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
+              request: BuildRequest = BuildRequest(), runner: Runner | None = None) -> BuildResult:
+    settings = profile.settings
+    runner = runner or Runner(echo=True)
+    src = paths.source_dir(settings, source)
+    if not src.exists():
+        console.step(f"no source tree at {src}: cloning")
+        clone(settings, src, runner)
+    state = paths.state_dir(src)
+    started = time.monotonic()
+    durations: dict[str, float] = {}
+    with build_lock(state, src):
+        t = time.monotonic()
+        console.step("doctor + configure")
+        cfg = run_configure(profile, source=src)
+        refuse_if_blocked(cfg.checks, "build", set())
+        console.note(f"    {cfg.rc_path} " + ("written" if cfg.changed else "unchanged"))
+        durations["configure_s"] = time.monotonic() - t
+
+        t = time.monotonic()
+        output_base = paths.output_base(settings, src)
+        console.step("patch")
+        for status in patching.apply(settings, src, output_base,
+                                     only={"download-mirror", "cuda-lib64", patching.SHIM_ID}):
+            if status.status == patching.APPLIED:
+                console.note(f"    {status.target.fix}: {status.target.relative} applied")
+        durations["patch_s"] = time.monotonic() - t
+
+        cmd = plan_command(settings, request, bazel=_bazel_path(cfg),
+                           jobs=_jobs(profile, request, cfg), env=_environ())
+        runner.secrets.extend(opt.split("=", 1)[1] for opt in cmd.secret_options)
+        env = cfg.environment.as_dict()
+        if _pip_patch_wanted(profile):
+            t = time.monotonic()
+            _prepare_pip_mirror(profile, cmd, src, output_base, env, runner)
+            durations["pip_mirror_s"] = time.monotonic() - t
+
+        log_path = _log_path(state)
+        t = time.monotonic()
+        summary = _run_bazel(cmd, src, env, log_path, runner)
+        durations["bazel_s"] = time.monotonic() - t
+        if not summary.succeeded:
+            raise _failure(summary, log_path, pipeline_tail=_read_lines(log_path))
+
+        t = time.monotonic()
+        dist = paths.expand(settings.build.dist_dir) / profile.name
+        collected = artifacts_mod.collect(src / "bazel-bin", dist, tuple(settings.build.targets))
+        durations["collect_s"] = time.monotonic() - t
+        durations["total_s"] = time.monotonic() - started
+        manifest = manifest_mod.build_manifest(
+            profile=profile, settings=settings, facts=cfg.facts,
+            patches=_patch_summary(settings, src, output_base),
+            rc_sha256=sha256_file(cfg.rc_path), argv=cmd.argv(with_secrets=False),
+            environment=env, cwd=str(src), artifacts=[a.as_dict() for a in collected],
+            run={"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(),
+                 "log": str(log_path), "durations": {k: round(v, 2) for k, v in durations.items()},
+                 "bazel_summary": {"processes": summary.processes,
+                                   "process_kinds": summary.process_kinds}},
+        )
+        manifest_path = dist / manifest_mod.MANIFEST
+        manifest_mod.write(manifest_path, manifest)
+    console.success(f"built {len(collected)} artifacts into {dist} "
+                    f"({summary.processes} Bazel processes: "
+                    + ", ".join(f"{n} {k}" for k, n in summary.process_kinds.items()) + ")")
+    console.note(f"    manifest: {manifest_path}\n    log: {log_path}")
+    return BuildResult(dist, manifest_path, log_path, summary, cmd)
+
+
+def _log_path(state: Path) -> Path:
+    logs = state / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return logs / f"build-{time.strftime('%Y%m%d-%H%M%S')}.log"
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def _prepare_pip_mirror(profile, cmd: BazelCommand, src: Path, output_base: Path,
+                        env: dict, runner: Runner) -> None:
+    """Fetch rules_python (a query loads only that repository), then patch its installer in
+    the output base, before the build runs pip for the first time."""
+    console.step("fetch rules_python for the pip-mirror fix")
+    try:
+        runner.run(fetch_rules_python(cmd), cwd=src, env=env, timeout=3600)
+    except CommandError as exc:
+        raise BuildFailed(f"could not fetch rules_python: {exc.message}\n{exc.output_tail}",
+                          hint="check the download mirror settings (mirrors.tf_mirror)") from None
+    statuses = patching.apply(profile.settings, src, output_base, only={"pip-mirror"})
+    for status in statuses:
+        if status.target.wanted and status.status != patching.APPLIED:
+            raise PatchError(f"pip-mirror fix not applied to {status.target.path}: "
+                             f"{status.status} {status.detail}",
+                             hint="use mirrors.pip_method = \"repo_env\" instead")
+        console.note(f"    pip-mirror: {status.target.path} {status.status}")
+
+
+def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,
+               runner: Runner) -> BuildSummary:
+    console.step(f"bazel build (log: {log_path})")
+    with open(log_path, "w", encoding="utf-8", errors="replace") as log, \
+            console.progress_bar("bazel") as bar:
+        log.write(f"# tfbuild: {runner.mask(quote(cmd.argv(with_secrets=False)))}\n")
+        plain = PlainProgress(console.note)
+
+        def on_progress(summary: BuildSummary) -> None:
+            if bar:
+                bar(summary.done, summary.total, summary.action)
+            else:
+                plain(summary)
+
+        shown: set[str] = set()
+
+        def on_notice(line: str) -> None:
+            if line in shown:
+                return
+            shown.add(line)
+            if line.startswith(("ERROR:", "FAILED:")):
+                console.err().print(line, markup=False, highlight=False)
+            elif line.startswith(("INFO: Build", "INFO: Elapsed", "INFO: ")) and (
+                    "process" in line or "Build" in line or "Elapsed" in line):
+                console.note(line)
+
+        pipeline = LogPipeline(log, mask=runner.mask if runner.secrets else None,
+                               on_progress=on_progress,
+                               on_notice=on_notice)
+        try:
+            code = runner.stream(cmd.argv(), on_line=pipeline.feed, cwd=src, env=env)
+        except KeyboardInterrupt:
+            log.flush()
+            raise Interrupted(f"build interrupted; Bazel was stopped cleanly (log: {log_path})",
+                              hint="run `invoke build` again to continue where it stopped") from None
+    summary = pipeline.summary
+    if code != 0:
+        summary.succeeded = False
+    elif summary.succeeded is None:
+        summary.succeeded = True
+    return summary
+
+
+def _failure(summary: BuildSummary, log_path: Path, pipeline_tail: list[str]) -> BuildFailed:
+    found = diagnose(pipeline_tail)
+    lines = []
+    for d in found:
+        lines.append(f"diagnosis: {d.signature.cause}\n  fix: {d.signature.fix}\n"
+                     f"  (matched: {d.line.strip()[:200]})")
+    tail = "\n".join(error_tail(pipeline_tail))
+    message = "Bazel build failed"
+    if lines:
+        message += "\n" + "\n".join(lines)
+    else:
+        message += "\nno known error signature matched; see the raw error below"
+    message += f"\n--- raw error (full log: {log_path}) ---\n{tail}"
+    return BuildFailed(message, hint=f"full log: {log_path}")
+
+
+def build(profile_ref: str | None = None, *, source: str | None = None,
+          overrides: Sequence[str] = (), dry: bool = False, jobs: int | None = None,
+          bazel_opts: Sequence[str] = (), remote_cache: str | None = None,
+          keep_going: bool = False) -> int:
+    profile = resolve(profile_ref, overrides=overrides)
+    request = BuildRequest(jobs=jobs, bazel_opts=tuple(bazel_opts), remote_cache=remote_cache,
+                           keep_going=keep_going)
+    if dry:
+        return dry_run(profile, source=source, request=request)
+    run_build(profile, source=source, request=request)
+    return 0

@@ -1,0 +1,124 @@
+"""The Bazel command line, computed as data from the settings (pure).
+
+The notes' shape: `bazel --output_user_root=<root> build --local_cpu_resources=<jobs>
+--verbose_failures <targets> --repo_env=... --config=cuda_wheel`, then cache and remote options,
+then the user's pass-through options last, so they win. Startup options depend only on the
+profile, so that a second run reuses the Bazel server and its analysis cache.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfbuild import paths
+from tfbuild.errors import ConfigError
+from tfbuild.settings.model import Settings
+
+# Output that tfbuild parses; kept the same on every run (UI options do not touch the caches).
+UI_OPTIONS = ("--color=no", "--curses=no", "--show_progress_rate_limit=1")
+REMOTE_SCHEMES = ("http://", "https://", "grpc://", "grpcs://", "unix:")
+
+
+@dataclass(frozen=True)
+class BazelCommand:
+    bazel: str
+    startup: tuple[str, ...]
+    command: str
+    options: tuple[str, ...]
+    targets: tuple[str, ...]
+    secret_options: tuple[str, ...] = ()  # e.g. --remote_header=...; never shown or recorded
+    secret_note: str = ""  # where the secret options come from, for display
+
+    def argv(self, *, with_secrets: bool = True) -> list[str]:
+        extra = list(self.secret_options) if with_secrets else []
+        return [self.bazel, *self.startup, self.command, *self.options, *extra, *self.targets]
+
+    def shell(self, cwd: Path, env: Mapping[str, str]) -> str:
+        """Copy-pasteable: cd, the environment, the command (secrets shown as $NAME)."""
+        assigns = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        text = f"cd {shlex.quote(str(cwd))} && env {assigns} {shlex.join(self.argv(with_secrets=False))}"
+        return text + (f"  # plus {self.secret_note}" if self.secret_note else "")
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What the user asked for on the command line, on top of the profile."""
+
+    jobs: int | None = None
+    bazel_opts: tuple[str, ...] = ()
+    remote_cache: str | None = None
+    keep_going: bool = False
+
+
+def remote_options(settings: Settings, request: BuildRequest,
+                   env: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """(options, secret options) for the disk cache, remote cache/executor and auth header."""
+    remote, build = settings.remote, settings.build
+    opts: list[str] = []
+    if build.disk_cache:
+        opts.append(f"--disk_cache={paths.expand(build.disk_cache)}")
+    cache = request.remote_cache if request.remote_cache is not None else remote.cache
+    for flag, url, key in (("--remote_cache", cache, "remote.cache (or --remote-cache)"),
+                           ("--remote_executor", remote.executor, "remote.executor")):
+        if url:
+            if not url.startswith(REMOTE_SCHEMES):
+                raise ConfigError(f"{key} = {url!r} is not a Bazel remote URL",
+                                  hint=f"use one of {', '.join(REMOTE_SCHEMES)}")
+            opts.append(f"{flag}={url}")
+    if remote.instance_name:
+        opts.append(f"--remote_instance_name={remote.instance_name}")
+    if (cache or remote.executor) and not remote.upload_local_results:
+        opts.append("--noremote_upload_local_results")
+    if remote.tf_public_cache:
+        opts.append("--config=tf_public_cache")
+    secrets: list[str] = []
+    if remote.header_env:
+        value = env.get(remote.header_env, "")
+        if not value or ":" not in value:
+            raise ConfigError(
+                f"remote.header_env names {remote.header_env}, which is "
+                + ("not set" if not value else "not of the form 'Header: value'"),
+                hint=f"export {remote.header_env}='Authorization: Bearer <token>', or set "
+                "remote.header_env to \"\"")
+        name, _, val = value.partition(":")
+        secrets.append(f"--remote_header={name.strip()}={val.strip()}")
+    return opts, secrets
+
+
+def secret_note(settings: Settings) -> str:
+    env_name = settings.remote.header_env
+    return f"--remote_header=<the value of ${env_name}>" if env_name else ""
+
+
+def plan_command(settings: Settings, request: BuildRequest, *, bazel: str, jobs: int,
+                 env: Mapping[str, str]) -> BazelCommand:
+    build = settings.build
+    startup = [f"--output_user_root={paths.output_user_root(settings)}", *build.startup_options]
+    options = [f"--local_cpu_resources={jobs}", *build.bazel_options]
+    options += [f"--repo_env={k}={v}" for k, v in build.repo_env.items()]
+    options += [f"--config={c}" for c in build.configs]
+    remote, secrets = remote_options(settings, request, env)
+    options += remote
+    options += UI_OPTIONS
+    if request.keep_going:
+        options.append("--keep_going")
+    options += request.bazel_opts
+    return BazelCommand(bazel=bazel, startup=tuple(startup), command="build",
+                        options=tuple(options), targets=tuple(build.targets),
+                        secret_options=tuple(secrets), secret_note=secret_note(settings))
+
+
+def fetch_rules_python(cmd: BazelCommand) -> list[str]:
+    """A query that fetches @rules_python (and nothing pip-related) before the build, so the
+    pip-mirror fix is in place when pip first runs. Same startup options: same server."""
+    return [cmd.bazel, *cmd.startup, "query",
+            "@rules_python//python/private/pypi/whl_installer:wheel_installer.py",
+            *[o for o in cmd.options if o.startswith(("--repo_env", "--config"))],
+            *UI_OPTIONS]
+
+
+def uses_secret(values: Sequence[str]) -> bool:
+    return any(v.startswith("--remote_header") for v in values)

@@ -1,0 +1,53 @@
+"""Matching a build log against known error signatures (tfbuild/data/signatures.toml)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+SIGNATURES_FILE = Path(__file__).resolve().parents[1] / "data" / "signatures.toml"
+
+
+@dataclass(frozen=True)
+class Signature:
+    id: str
+    pattern: re.Pattern
+    cause: str
+    fix: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    signature: Signature
+    line: str
+
+
+@cache
+def signatures() -> tuple[Signature, ...]:
+    data = tomllib.loads(SIGNATURES_FILE.read_text())
+    return tuple(Signature(s["id"], re.compile(s["pattern"]), s["cause"], s["fix"], s["source"])
+                 for s in data["signature"])
+
+
+def diagnose(lines: Iterable[str]) -> list[Diagnosis]:
+    """Every signature found, once, in the order of first appearance."""
+    found: dict[str, Diagnosis] = {}
+    sigs = signatures()
+    for line in lines:
+        for sig in sigs:
+            if sig.id not in found and sig.pattern.search(line):
+                found[sig.id] = Diagnosis(sig, line.rstrip("\n"))
+    return list(found.values())
+
+
+def error_tail(lines: list[str], count: int = 40) -> list[str]:
+    """The lines around the first error, else the last lines."""
+    for index, line in enumerate(lines):
+        if line.startswith(("ERROR:", "FAILED:")):
+            return lines[max(0, index - 5): index + count]
+    return lines[-count:]

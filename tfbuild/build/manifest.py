@@ -1,0 +1,139 @@
+"""manifest.json: what was built, from what, with what, how; and `invoke manifest --diff`.
+
+Everything but the `run` section (dates, durations, host) is a function of the inputs, so two
+builds from the same inputs give manifests that differ only there; the diff ignores it unless
+asked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from tfbuild import __version__
+from tfbuild.errors import ConfigError
+
+MANIFEST = "manifest.json"
+VOLATILE = ("run.",)
+GROUPS = {
+    "toolchain": "toolchain",
+    "patches": "patches",
+    "configure": "configure",
+    "bazel.argv": "options",
+    "bazel.environment": "environment",
+    "profile": "profile",
+    "tensorflow": "source",
+    "artifacts": "artifacts",
+    "remote": "remote",
+}
+
+
+def toolchain_section(facts) -> dict:
+    def tool(t):
+        return {"path": t.path, "version": t.version} if t else None
+
+    clang = facts.clang
+    return {
+        "clang": {"path": clang.bazel_path or clang.path, "version": clang.version},
+        "lld": tool(facts.lld), "gcc": tool(facts.gcc), "g++": tool(facts.gxx),
+        "bazel": {"path": facts.bazel.path, "version": facts.bazel.version},
+        "python": {"path": facts.python.executable or facts.python.path,
+                   "version": facts.python.version},
+        "cuda": ({"root": facts.cuda.root, "version": facts.cuda.version,
+                  "layout": facts.cuda.layout} if facts.cuda else None),
+        "cudnn": ({"root": facts.cudnn.root, "version": facts.cudnn.version}
+                  if facts.cudnn else None),
+    }
+
+
+def build_manifest(*, profile, settings, facts, patches: Iterable[dict], rc_sha256: str,
+                   argv: list[str], environment: Mapping[str, str], cwd: str,
+                   artifacts: Iterable[dict], run: Mapping[str, object]) -> dict:
+    source = facts.source
+    return {
+        "tfbuild": __version__,
+        "profile": {"name": profile.name, "files": [str(p) for p in profile.chain],
+                    "settings": {s: dataclasses.asdict(getattr(settings, s))
+                                 for s in ("tensorflow", "toolchain", "cuda", "mirrors", "build",
+                                           "remote")}},
+        "tensorflow": {"version": source.tf_version if source else None,
+                       "git_commit": source.git_commit if source else None,
+                       "git_describe": source.git_describe if source else None,
+                       "source": source.path if source else None},
+        "toolchain": toolchain_section(facts),
+        "patches": list(patches),
+        "configure": {"file": ".tf_configure.bazelrc", "sha256": rc_sha256},
+        "bazel": {"argv": argv, "cwd": cwd, "environment": dict(environment)},
+        "remote": {"cache": settings.remote.cache, "executor": settings.remote.executor,
+                   "header_env": settings.remote.header_env},
+        "artifacts": list(artifacts),
+        "run": dict(run),
+    }
+
+
+def write(path: Path, manifest: Mapping) -> None:
+    from tfbuild.files import atomic_write
+
+    atomic_write(path, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+
+
+def load(ref: str | Path) -> dict:
+    path = Path(ref)
+    if path.is_dir():
+        path = path / MANIFEST
+    if not path.is_file():
+        raise ConfigError(f"no manifest at {path}",
+                          hint="give a manifest.json or a dist/<profile> directory")
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not valid JSON: {exc}") from None
+
+
+def flatten(value: object, prefix: str = "") -> dict[str, object]:
+    if isinstance(value, dict):
+        out: dict[str, object] = {}
+        for key, item in value.items():
+            out.update(flatten(item, f"{prefix}{key}."))
+        return out
+    if isinstance(value, list) and value and all(isinstance(i, dict) for i in value):
+        out = {}
+        for index, item in enumerate(value):
+            key = item.get("name") or item.get("file") or str(index)
+            out.update(flatten(item, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+def diff(a: Mapping, b: Mapping, *, include_run: bool = False) -> list[tuple[str, str, object, object]]:
+    """(group, key, value in A, value in B) for every difference."""
+    fa, fb = flatten(a), flatten(b)
+    rows = []
+    for key in sorted(set(fa) | set(fb)):
+        if not include_run and key.startswith(VOLATILE):
+            continue
+        if fa.get(key) != fb.get(key):
+            group = next((g for prefix, g in GROUPS.items() if key.startswith(prefix)), "other")
+            rows.append((group, key, fa.get(key, "(absent)"), fb.get(key, "(absent)")))
+    return rows
+
+
+def diff_command(first: str, second: str, *, include_run: bool = False) -> int:
+    """`invoke manifest --diff A B`: 0 when the builds match, 1 when they differ."""
+    from tfbuild import console
+
+    a, b = load(first), load(second)
+    rows = diff(a, b, include_run=include_run)
+    if not rows:
+        console.success("the builds match (toolchain, patches, options, environment, artifacts)")
+        return 0
+    groups = sorted({g for g, *_ in rows})
+    console.table(f"{len(rows)} differences in: {', '.join(groups)}", ["what", "key", "A", "B"],
+                  [[g, k, json.dumps(va), json.dumps(vb)] for g, k, va, vb in rows])
+    if "artifacts" in groups:
+        console.warn("artifact hashes differ")
+    else:
+        console.info("artifact hashes are the same")
+    return 1

@@ -1,0 +1,127 @@
+"""Bazel's output, line by line: to the raw log, to progress, to a tail kept for the diagnosis.
+
+The pipeline does the least work per line (a prefix test, a write) so it keeps up with any
+Bazel output; bench/build.py measures it in lines per second.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+PROGRESS = re.compile(r"^\[([\d,]+) / ([\d,]+)\] (.*)")
+PROCESSES = re.compile(r"^INFO: (\d+) process(?:es)?: (.*)\.$")
+
+
+@dataclass
+class BuildSummary:
+    """Bazel's own account of the build, read from its output."""
+
+    done: int = 0
+    total: int = 0
+    action: str = ""
+    processes: int | None = None
+    process_kinds: dict[str, int] = field(default_factory=dict)
+    analysis_discarded: bool = False
+    server_started: bool = False
+    succeeded: bool | None = None
+    error_lines: list[str] = field(default_factory=list)
+
+    @property
+    def executed(self) -> int:
+        """Actions that ran (anything but internal ones and cache hits)."""
+        kinds = self.process_kinds
+        return sum(n for kind, n in kinds.items()
+                   if kind != "internal" and "cache hit" not in kind)
+
+    @property
+    def remote_cache_hits(self) -> int:
+        return self.process_kinds.get("remote cache hit", 0)
+
+
+def parse_processes(text: str) -> dict[str, int]:
+    """"2 remote cache hit, 1 internal, 3 linux-sandbox" -> {kind: count}."""
+    kinds: dict[str, int] = {}
+    for part in text.split(", "):
+        count, _, kind = part.partition(" ")
+        if count.isdigit():
+            kinds[kind] = kinds.get(kind, 0) + int(count)
+    return kinds
+
+
+class LogPipeline:
+    """Feed it Bazel's lines; it writes the raw log, tracks progress, keeps the tail."""
+
+    def __init__(self, log: TextIO, *, mask: Callable[[str], str] | None = None,
+                 on_progress: Callable[[BuildSummary], None] | None = None,
+                 on_notice: Callable[[str], None] | None = None, tail_lines: int = 400) -> None:
+        self.log = log
+        self.mask = mask
+        self.summary = BuildSummary()
+        self.tail: deque[str] = deque(maxlen=tail_lines)
+        self.on_progress = on_progress
+        self.on_notice = on_notice
+        self.lines = 0
+
+    def feed(self, line: str) -> None:
+        if self.mask is not None:
+            line = self.mask(line)
+        self.log.write(line)
+        self.lines += 1
+        self.tail.append(line)
+        first = line[:1]
+        if first == "[":
+            match = PROGRESS.match(line)
+            if match:
+                self.log.flush()  # so that `tail -f` on the log follows the build
+                s = self.summary
+                s.done = int(match.group(1).replace(",", ""))
+                s.total = int(match.group(2).replace(",", ""))
+                s.action = match.group(3).rstrip()
+                if self.on_progress:
+                    self.on_progress(s)
+        elif first in ("I", "E", "F", "S", "W"):
+            self._notice(line.rstrip("\n"))
+            self.log.flush()
+
+    def _notice(self, line: str) -> None:
+        s = self.summary
+        if line.startswith(("ERROR:", "FAILED:")):
+            s.error_lines.append(line)
+            if line.startswith("FAILED:"):
+                s.succeeded = False
+        elif line.startswith("INFO: "):
+            if (match := PROCESSES.match(line)):
+                s.processes = int(match.group(1))
+                s.process_kinds = parse_processes(match.group(2))
+            elif "discarding analysis cache" in line:
+                s.analysis_discarded = True
+            elif line.startswith("INFO: Build completed successfully"):
+                s.succeeded = True
+            elif line.startswith("INFO: Build did NOT complete successfully"):
+                s.succeeded = False
+        elif line.startswith("Starting local Bazel server"):
+            s.server_started = True
+        else:
+            return
+        if self.on_notice:
+            self.on_notice(line)
+
+
+class PlainProgress:
+    """Progress for logs and pipes: a line every `interval` seconds at most."""
+
+    def __init__(self, emit: Callable[[str], None], interval: float = 5.0) -> None:
+        self.emit = emit
+        self.interval = interval
+        self.last = 0.0
+
+    def __call__(self, summary: BuildSummary) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.interval:
+            self.last = now
+            self.emit(f"[{summary.done} / {summary.total}] {summary.action}")
