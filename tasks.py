@@ -37,14 +37,16 @@ def _call(fn: Callable[..., int | None], *args, **kwargs) -> None:
 @task(
     help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
           "json": "print one JSON document (keys: profile, checks, summary) instead of a table",
-          "verbose": "echo every probe command"},
+          "verbose": "echo every probe command",
+          "offline": "skip the network checks (mirror, direct hosts, pip index, git remote)"},
     iterable=["set"],
 )
-def doctor(c, profile=None, source=None, set=None, json=False, verbose=False):
+def doctor(c, profile=None, source=None, set=None, json=False, verbose=False, offline=False):
     """Check this machine against a profile: found, missing, and how to fix it."""
     from tfbuild.doctor import doctor as run
 
-    _call(run, profile, source=source, overrides=set or [], json_output=json, verbose=verbose)
+    _call(run, profile, source=source, overrides=set or [], json_output=json, verbose=verbose,
+          offline=offline)
 
 
 @task(help={"show": "print one profile resolved, with where each value came from",
@@ -102,11 +104,13 @@ ns.add_task(patch)
           "jobs": "--local_cpu_resources (default: build.jobs, else what doctor recommends)",
           "bazel_opt": "extra Bazel option, added last so it wins (repeatable)",
           "remote_cache": "remote cache URL (http(s)://, grpc(s)://), overrides remote.cache",
-          "keep_going": "pass --keep_going to Bazel"},
+          "keep_going": "pass --keep_going to Bazel",
+          "offline": "build from what `invoke prefetch` stored; fail fast, naming any archive "
+                     "that would need the network"},
     iterable=["set", "bazel_opt"],
 )
 def build(c, profile=None, source=None, set=None, dry_run=False, jobs=None, bazel_opt=None,
-          remote_cache=None, keep_going=False):
+          remote_cache=None, keep_going=False, offline=False):
     """Build the wheel and libtensorflow into dist/<profile>/ (doctor, configure, patch, Bazel).
 
     Artifacts come with SHA256SUMS and manifest.json; the raw Bazel log is in the state dir.
@@ -115,7 +119,7 @@ def build(c, profile=None, source=None, set=None, dry_run=False, jobs=None, baze
 
     _call(run, profile, source=source, overrides=set or [], dry=dry_run,
           jobs=int(jobs) if jobs else None, bazel_opts=bazel_opt or [],
-          remote_cache=remote_cache, keep_going=keep_going)
+          remote_cache=remote_cache, keep_going=keep_going, offline=offline)
 
 
 @task(help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP}, iterable=["set"])
@@ -165,3 +169,37 @@ def smoke_test(c, profile=None, source=None, set=None, wheel=None, libtensorflow
 
 
 ns.add_task(smoke_test, name="smoke-test")
+
+
+@task(
+    help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
+          "distdir": "store the archives here (by file name) and make `build --offline` pass "
+                     "--distdir; default: Bazel's repository cache of build.output_user_root",
+          "jobs": "parallel downloads (default 4)"},
+    iterable=["set"],
+)
+def prefetch(c, profile=None, source=None, set=None, distdir=None, jobs=4):
+    """Download every archive the TF tree declares, verified, for offline builds."""
+    from tfbuild.downloads.prefetch import prefetch as run
+
+    _call(run, profile, source=source, overrides=set or [], distdir=distdir, jobs=int(jobs))
+
+
+ns.add_task(prefetch)
+
+
+@task(
+    help={"profile": PROFILE_HELP, "set": SET_HELP,
+          "url": "download from this URL instead of the pinned release (needs --sha256)",
+          "sha256": "the sha256 the file at --url must have",
+          "force": "install even when a Bazel is already found"},
+    iterable=["set"],
+)
+def bazel_install(c, profile=None, set=None, url=None, sha256=None, force=False):
+    """Install bazelisk at the pinned version and sha256 into tfbuild's bin dir."""
+    from tfbuild.downloads.bazelisk import bazel_install as run
+
+    _call(run, profile, overrides=set or [], url=url, sha256=sha256, force=force)
+
+
+ns.add_task(bazel_install, name="bazel-install")

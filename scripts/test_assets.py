@@ -4,6 +4,7 @@
   a real ptxas, nvidia/cuda_runtime with libcudart.so.12, nvidia/cuda_cupti), plus cuDNN 9.10.2's
   headers and libcudnn.so.9 from its wheel (the 700 MB wheel is downloaded, only those files are
   kept).
+- bazelisk/: bazelisk 1.25.0 (linux-amd64) from npm's @bazel/bazelisk, to check the pin.
 - tf-wheel/: the tensorflow-cpu 2.18.1 wheel for this Python (its C API is in
   libtensorflow_cc.so.2, headers under tensorflow/include).
 """
@@ -58,11 +59,25 @@ def tf_wheel(runner: Runner) -> None:
     pip(runner, "download", "--no-deps", "--only-binary=:all:", "-d", str(target), TF_WHEEL)
 
 
+def bazelisk(runner: Runner) -> None:
+    """bazelisk 1.25.0 for linux-amd64 as npm publishes it, to check tfbuild's pinned sha256."""
+    target = ASSETS / "bazelisk" / "bazelisk-linux_amd64"
+    if target.exists():
+        return
+    with tempfile.TemporaryDirectory(dir=ASSETS) as tmp:
+        runner.run(["npm", "pack", "--silent", "@bazel/bazelisk@1.25.0"], cwd=tmp)
+        runner.run(["tar", "xzf", next(Path(tmp).glob("bazel-bazelisk-*.tgz")).name,
+                    "package/bazelisk-linux_amd64"], cwd=tmp)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(Path(tmp) / "package" / "bazelisk-linux_amd64"), target)
+
+
 def main() -> None:
     ASSETS.mkdir(parents=True, exist_ok=True)
     runner = Runner(echo=True)
     nvidia_site(runner)
     tf_wheel(runner)
+    bazelisk(runner)
 
 
 if __name__ == "__main__":

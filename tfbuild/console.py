@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                           TimeElapsedColumn)
+from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, SpinnerColumn,
+                           TextColumn, TimeElapsedColumn, TransferSpeedColumn)
 from rich.table import Table
 
 _out: Console | None = None
@@ -133,3 +133,40 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int, str], None] |
             progress.update(task, completed=done, total=total or None, action=action[:70])
 
         yield update
+
+
+class DownloadBar:
+    """One byte-counting bar for downloads, shown only on a terminal and only once the
+    transfer has taken more than `delay` seconds. Thread-safe (Rich's Progress is)."""
+
+    def __init__(self, description: str, delay: float = 1.0) -> None:
+        self.description = description
+        self.delay = delay
+        self.started = time.monotonic()
+        self.total = 0
+        self.done = 0
+        self.progress: Progress | None = None
+        self.task = None
+
+    def add_total(self, size: int | None) -> None:
+        self.total += size or 0
+        self._refresh()
+
+    def advance(self, size: int) -> None:
+        self.done += size
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self.progress is None:
+            if not is_interactive() or time.monotonic() - self.started < self.delay:
+                return
+            self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                     DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn(),
+                                     console=out())
+            self.progress.start()
+            self.task = self.progress.add_task(self.description, total=self.total or None)
+        self.progress.update(self.task, completed=self.done, total=self.total or None)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()

@@ -46,3 +46,9 @@ def state_dir(source: Path) -> Path:
 
 def cuda_shim_dir(source: Path) -> Path:
     return state_dir(source) / "cuda-shim"
+
+
+def tool_bin_dir() -> Path:
+    """Where tfbuild installs tools it downloads (bazelisk)."""
+    base = os.environ.get("XDG_DATA_HOME")
+    return (Path(base) if base else Path.home() / ".local" / "share") / "tfbuild" / "bin"

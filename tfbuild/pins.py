@@ -72,3 +72,21 @@ def cuda_target_range(cuda_version: str) -> tuple[int, int] | None:
         if key in table:
             return table[key]["min"], table[key]["max"]
     return None
+
+
+@dataclass(frozen=True)
+class BazeliskPin:
+    version: str
+    platform: str
+    url: str
+    sha256: str
+
+
+def bazelisk(platform: str) -> BazeliskPin:
+    table = _raw()["bazelisk"]
+    sha = table["sha256"].get(platform)
+    if sha is None:
+        raise ConfigError(f"tfbuild has no pinned bazelisk for platform {platform}",
+                          hint="install bazelisk yourself, or pass --url and --sha256")
+    return BazeliskPin(table["version"], platform,
+                       table["url"].format(version=table["version"], platform=platform), sha)

@@ -7,6 +7,7 @@ the same from run to run, so a second build is a no-op for Bazel.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import time
@@ -23,7 +24,7 @@ from tfbuild.build.lock import build_lock
 from tfbuild.build.progress import BuildSummary, LogPipeline, PlainProgress
 from tfbuild.build.source import clone
 from tfbuild.configure import ConfigureResult, refuse_if_blocked, run_configure
-from tfbuild.errors import BuildFailed, CommandError, Interrupted, PatchError
+from tfbuild.errors import BuildFailed, CommandError, Interrupted, PatchError, PreconditionError
 from tfbuild.files import sha256_file
 from tfbuild.patching import records
 from tfbuild.runner import Runner, quote
@@ -145,6 +146,8 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
                 console.note(f"    {status.target.fix}: {status.target.relative} applied")
         durations["patch_s"] = time.monotonic() - t
 
+        if request.offline:
+            request = _offline(settings, src, request)
         cmd = plan_command(settings, request, bazel=_bazel_path(cfg),
                            jobs=_jobs(profile, request, cfg), env=_environ())
         runner.secrets.extend(opt.split("=", 1)[1] for opt in cmd.secret_options)
@@ -183,6 +186,23 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
                     + ", ".join(f"{n} {k}" for k, n in summary.process_kinds.items()) + ")")
     console.note(f"    manifest: {manifest_path}\n    log: {log_path}")
     return BuildResult(dist, manifest_path, log_path, summary, cmd)
+
+
+def _offline(settings, src: Path, request: BuildRequest) -> BuildRequest:
+    """Fail fast, naming what is missing, when the build would need the network."""
+    from tfbuild.downloads.prefetch import missing_for_offline
+
+    store, missing = missing_for_offline(settings, src)
+    if missing:
+        names = "\n".join(f"  - {a.name}: {a.urls[0]} ({a.origin})" for a in missing[:20])
+        more = f"\n  ... and {len(missing) - 20} more" if len(missing) > 20 else ""
+        raise PreconditionError(
+            f"--offline: {len(missing)} archive(s) the tree declares are not prefetched:\n"
+            f"{names}{more}", hint="run `invoke prefetch` where the network (or a mirror) is "
+            "reachable, then build again")
+    console.note(f"    offline: all declared archives are in "
+                 f"{store.distdir or store.repository_cache}")
+    return dataclasses.replace(request, offline_options=tuple(store.bazel_options()))
 
 
 def _log_path(state: Path) -> Path:
@@ -279,10 +299,10 @@ def _failure(summary: BuildSummary, log_path: Path, pipeline_tail: list[str]) ->
 def build(profile_ref: str | None = None, *, source: str | None = None,
           overrides: Sequence[str] = (), dry: bool = False, jobs: int | None = None,
           bazel_opts: Sequence[str] = (), remote_cache: str | None = None,
-          keep_going: bool = False) -> int:
+          keep_going: bool = False, offline: bool = False) -> int:
     profile = resolve(profile_ref, overrides=overrides)
     request = BuildRequest(jobs=jobs, bazel_opts=tuple(bazel_opts), remote_cache=remote_cache,
-                           keep_going=keep_going)
+                           keep_going=keep_going, offline=offline)
     if dry:
         return dry_run(profile, source=source, request=request)
     run_build(profile, source=source, request=request)

@@ -51,6 +51,8 @@ class BuildRequest:
     bazel_opts: tuple[str, ...] = ()
     remote_cache: str | None = None
     keep_going: bool = False
+    offline: bool = False
+    offline_options: tuple[str, ...] = ()  # --distdir of the prefetched archives
 
 
 def remote_options(settings: Settings, request: BuildRequest,
@@ -103,6 +105,7 @@ def plan_command(settings: Settings, request: BuildRequest, *, bazel: str, jobs:
     remote, secrets = remote_options(settings, request, env)
     options += remote
     options += UI_OPTIONS
+    options += request.offline_options
     if request.keep_going:
         options.append("--keep_going")
     options += request.bazel_opts

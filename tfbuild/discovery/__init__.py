@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from tfbuild.discovery import cuda, system, toolchain
+from tfbuild.discovery import cuda, network, system, toolchain
 from tfbuild.discovery.facts import Facts
 from tfbuild.paths import expand
 from tfbuild.runner import Runner
@@ -15,7 +15,7 @@ from tfbuild.settings.model import Settings
 
 
 def discover(settings: Settings, *, source_dir: Path | None, runner: Runner | None = None,
-             env: Mapping[str, str] | None = None) -> Facts:
+             env: Mapping[str, str] | None = None, network_probes: bool = False) -> Facts:
     env = dict(os.environ if env is None else env)
     runner = runner or Runner(echo=False)
     tc = settings.toolchain
@@ -51,4 +51,6 @@ def discover(settings: Settings, *, source_dir: Path | None, runner: Runner | No
             and os.path.isdir(settings.cuda.local_nccl_path),
         )
     facts["gpus"] = system.find_gpus(runner, env)
+    if network_probes:
+        facts.update(network=network.probe_all(settings), network_checked=True)
     return Facts(**facts)

@@ -134,6 +134,8 @@ class Facts:
     ld_library_path: tuple[str, ...] = ()  # of the shell discovery ran in
     path: tuple[str, ...] = ()  # PATH of that shell
     nccl_path_exists: bool = False
+    network: tuple = ()  # discovery.network.Probe rows; empty with --offline
+    network_checked: bool = False
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

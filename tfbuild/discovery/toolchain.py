@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tfbuild import versions
 from tfbuild.discovery.facts import Bazel, Clang, Python, Tool
+from tfbuild.paths import tool_bin_dir
 from tfbuild.discovery.programs import probe, unique_by_target, version_key, which, which_matching
 from tfbuild.runner import Runner
 
@@ -161,16 +162,19 @@ def find_patchelf(runner: Runner, env: Mapping[str, str]) -> Tool:
 
 
 def find_bazel(runner: Runner, *, explicit: str, source_dir: Path | None,
-               env: Mapping[str, str]) -> Bazel:
-    """The profile's Bazel, else bazelisk, else bazel. Asked for its version inside the source
-    tree, so that wrappers apply the tree's .bazelversion."""
+               env: Mapping[str, str], probe_version: bool = True) -> Bazel:
+    """The profile's Bazel, else bazelisk, else bazel, else the bazelisk `invoke bazel-install`
+    put in tfbuild's bin dir. Asked for its version inside the source tree, so that wrappers
+    apply the tree's .bazelversion."""
     if explicit:
         path = str(Path(explicit).expanduser()) if os.path.exists(
             Path(explicit).expanduser()) else which(explicit, env)
     else:
-        path = which("bazelisk", env) or which("bazel", env)
-    if not path:
-        return Bazel()
+        installed = tool_bin_dir() / "bazelisk"
+        path = (which("bazelisk", env) or which("bazel", env)
+                or (str(installed) if os.access(installed, os.X_OK) else None))
+    if not path or not probe_version:
+        return Bazel(path=path)
     cwd = source_dir if source_dir and os.path.isdir(source_dir) else None
     ok, out = probe(runner, [path, "--version"], cwd=cwd, timeout=60)
     if not ok:

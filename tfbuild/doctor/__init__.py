@@ -15,17 +15,19 @@ from tfbuild.settings import ResolvedProfile, resolve
 
 
 def diagnose(profile: ResolvedProfile, *, source: str | Path | None = None,
-             runner: Runner | None = None) -> tuple[Facts, list[Check]]:
+             runner: Runner | None = None, network: bool = False) -> tuple[Facts, list[Check]]:
     source_dir = paths.source_dir(profile.settings, source)
-    facts = discover(profile.settings, source_dir=source_dir, runner=runner or Runner(echo=False))
+    facts = discover(profile.settings, source_dir=source_dir, runner=runner or Runner(echo=False),
+                     network_probes=network)
     return facts, run_checks(profile.settings, facts)
 
 
 def doctor(profile_ref: str | None = None, *, source: str | None = None,
-           overrides: Sequence[str] = (), json_output: bool = False, verbose: bool = False) -> int:
+           overrides: Sequence[str] = (), json_output: bool = False, verbose: bool = False,
+           offline: bool = False) -> int:
     """Print the readiness report; return the exit code (0: nothing fails, 1: something does)."""
     profile = resolve(profile_ref, overrides=overrides)
-    _, rows = diagnose(profile, source=source, runner=Runner(echo=verbose))
+    _, rows = diagnose(profile, source=source, runner=Runner(echo=verbose), network=not offline)
     if json_output:
         console.plain(as_json(profile, rows))
     else:

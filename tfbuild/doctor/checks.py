@@ -175,8 +175,8 @@ def check_bazel(ctx: Context) -> Iterable[Check]:
     expected = f"Bazel {wanted} ({origin})"
     if not bazel.path:
         yield Check("bazel", FAIL, "neither bazelisk nor bazel on PATH", expected,
-                    "install bazelisk (it reads .bazelversion) or set toolchain.bazel",
-                    blocking=True)
+                    "run `invoke bazel-install` (a pinned bazelisk, which reads .bazelversion), "
+                    "or set toolchain.bazel", blocking=True)
     elif bazel.error:
         yield Check("bazel", FAIL, f"{bazel.path}: {bazel.error}", expected,
                     f"install Bazel {wanted} (bazelisk fetches it), or set toolchain.bazel to a "
@@ -441,10 +441,31 @@ def check_nccl_path(ctx: Context) -> Iterable[Check]:
                     "hermetic NCCL", blocking=True)
 
 
+def check_network(ctx: Context) -> Iterable[Check]:
+    facts = ctx.facts
+    if not facts.network_checked:
+        return
+    for probe in facts.network:
+        expected = f"{probe.url} answers within {2:g} s"
+        found = f"{probe.status} in {probe.seconds:.2f} s ({probe.detail})"
+        row_id = f"net.{probe.key.split('.')[-1]}" + (
+            f".{probe.label.split()[-1]}" if probe.key == "mirrors.direct_hosts" else "")
+        if probe.status == "ok":
+            yield Check(row_id, OK, found, expected)
+        elif probe.status == "slow":
+            yield Check(row_id, WARN, found, expected,
+                        f"downloads from here will be slow: consider another {probe.key}")
+        else:
+            yield Check(row_id, WARN, f"unreachable after {probe.seconds:.2f} s: {probe.detail}",
+                        expected, f"change {probe.key} to a host you can reach (or set "
+                        "HTTPS_PROXY); `invoke prefetch` where the network works gives offline "
+                        "builds; `--offline` skips these checks")
+
+
 COMMON: tuple[CheckFn, ...] = (check_python, check_clang, check_linkers_and_tools, check_bazel)
 CUDA: tuple[CheckFn, ...] = (check_cuda_versions, check_cuda_toolkit, check_ptxas, check_cudnn,
                              check_nccl_path, check_capabilities)
-TAIL: tuple[CheckFn, ...] = (check_gpus, check_machine, check_source)
+TAIL: tuple[CheckFn, ...] = (check_gpus, check_machine, check_source, check_network)
 
 
 def check_cuda_disabled(ctx: Context) -> Iterable[Check]:

@@ -1,0 +1,289 @@
+"""Downloads you can trust, against a real HTTP server on loopback: doctor's network checks,
+bazel-install with its pinned sha256, prefetch (mirror order, sha256, resume, the NVIDIA
+redistributions) and an offline Bazel build from what prefetch stored."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import random
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import checks_by_id, doctor_json, invoke
+from tests.helpers.http_server import Server
+from tfbuild import pins
+
+ASSETS = Path(__file__).resolve().parents[2] / ".cache" / "test-assets"
+
+
+@pytest.fixture
+def server():
+    srv = Server().start()
+    yield srv
+    srv.stop()
+
+
+def tarball(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_doctor_network_checks(server, tmp_path):
+    server.files["/mirror/"] = b"mirror"
+    server.slow["/slow/simple/"] = 2.5
+    server.files["/slow/simple/"] = b"index"
+    profile = tmp_path / "net.toml"
+    profile.write_text(f"""extends = "cpu"
+[tensorflow]
+git_url = "https://127.0.0.1:1/tensorflow.git"
+[mirrors]
+tf_mirror = "{server.url}/mirror"
+direct_hosts = ["127.0.0.1:{server.port}"]
+pip_index = "{server.url}/slow/simple/"
+allow_http = true
+""")
+    code, doc = doctor_json(["--profile", str(profile)])
+    rows = checks_by_id(doc)
+    assert rows["net.tf_mirror"]["status"] == "ok" and "HTTP 200" in rows["net.tf_mirror"]["found"]
+    direct = rows[f"net.direct_hosts.127.0.0.1:{server.port}"]  # https to a plain-http server
+    assert direct["status"] == "warn" and direct["found"].startswith("unreachable")
+    assert "mirrors.direct_hosts" in direct["hint"]
+    assert rows["net.pip_index"]["status"] == "warn" and rows["net.pip_index"]["found"].startswith("slow")
+    git = rows["net.git_url"]
+    assert git["status"] == "warn" and "connection refused" in git["found"]
+    assert "tensorflow.git_url" in git["hint"]
+    code, doc = doctor_json(["--profile", str(profile), "--offline"])
+    assert not [r for r in checks_by_id(doc) if r.startswith("net.")]
+
+
+def test_bazel_install_pinned_through_the_mirror(server, tmp_path):
+    binary = (ASSETS / "bazelisk" / "bazelisk-linux_amd64").read_bytes()
+    pin = pins.bazelisk("linux-amd64")
+    assert sha(binary) == pin.sha256  # the pin is the published binary's
+    server.files["/mirror/" + pin.url[len("https://"):]] = binary
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    proc = invoke(["bazel-install", "--force", "--set", f"mirrors.tf_mirror={server.url}/mirror",
+                   "--set", "mirrors.allow_http=true"], env=env)
+    assert proc.returncode == 0, proc.stderr
+    installed = tmp_path / "data" / "tfbuild" / "bin" / "bazelisk"
+    assert installed.read_bytes() == binary and installed.stat().st_mode & 0o111
+    assert f"{server.url}/mirror/github.com/bazelbuild/bazelisk" in proc.stdout
+
+
+def test_bazel_install_wrong_hash_leaves_nothing(server, tmp_path):
+    server.files["/bazelisk"] = b"#!/bin/sh\necho not the pinned file\n"
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    proc = invoke(["bazel-install", "--force", "--url", f"{server.url}/bazelisk",
+                   "--sha256", "0" * 64], env=env)
+    assert proc.returncode == 3 and "sha256 mismatch" in proc.stderr
+    bindir = tmp_path / "data" / "tfbuild" / "bin"
+    assert not bindir.exists() or list(bindir.iterdir()) == []
+    good = sha(server.files["/bazelisk"])
+    proc = invoke(["bazel-install", "--force", "--url", f"{server.url}/bazelisk", "--sha256", good],
+                  env=env)
+    assert proc.returncode == 0 and (bindir / "bazelisk").exists()
+
+
+ARCHIVES = '''"""Written by the download tests."""
+
+load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
+load("//third_party/xla/third_party/tsl/third_party:repo.bzl", "tf_http_archive", "tf_mirror_urls")
+
+BUILD = 'exports_files(["data.txt"])'
+
+def tfs_archives():
+    http_archive(
+        name = "tfs_archive_a",
+        sha256 = "{sha_a}",
+        urls = ["{url}/a.tar.gz"],
+        build_file_content = BUILD,
+    )
+    tf_http_archive(
+        name = "tfs_archive_b",
+        sha256 = "{sha_b}",
+        urls = tf_mirror_urls("https://github.com/example/b/archive/b-{version}.tar.gz"),
+        build_file_content = BUILD,
+    )
+    http_archive(
+        name = "tfs_archive_c",
+        sha256 = "{sha_c}",
+        urls = ["{url}/c.tar.gz"],
+        build_file_content = BUILD,
+    )
+'''
+
+
+def declare(ws: dict, server: Server) -> dict[str, bytes]:
+    noise = random.Random(0).randbytes(300_000).hex()  # incompressible: c is large
+    data = {name: tarball({"data.txt": f"archive {name}\n" + (noise if name == "c" else "")})
+            for name in ("a", "b", "c")}
+    server.files["/a.tar.gz"] = data["a"]
+    server.files["/mirror/github.com/example/b/archive/b-1.tar.gz"] = data["b"]
+    server.files["/c.tar.gz"] = data["c"]
+    # the WORKSPACE's own tf_http_archive (see its comment), through the profile's mirror
+    server.files["/mirror/github.com/example/dep/archive/v1.tar.gz"] = b"tfbuild test archive\n"
+    bzl = ARCHIVES.replace("{sha_a}", sha(data["a"])).replace("{sha_b}", sha(data["b"])) \
+        .replace("{sha_c}", sha(data["c"])).replace("{url}", server.url).replace("{version}", "1")
+    (ws["source"] / "third_party/test_archives/workspace.bzl").write_text(bzl)
+    return data
+
+
+def profile_for(ws: dict, server: Server, extra: str = "") -> str:
+    path = ws["source"].parent / "offline.toml"
+    path.write_text(f"""extends = "cpu"
+[toolchain]
+clang_major = 16
+bazel = "/usr/bin/bazel-4"
+bazel_version = "4.2.3"
+python = "{sys.executable}"
+[mirrors]
+tf_mirror = "{server.url}/mirror"
+allow_http = true
+[build]
+output_user_root = "{ws['root']}"
+disk_cache = ""
+dist_dir = "{ws['source'].parent / 'dist'}"
+targets = ["//tensorflow/offline:uses_archives"]
+{extra}""")
+    return str(path)
+
+
+def run(ws, *args):
+    proc = invoke([*args, "--source", str(ws["source"])], env=ws["env"])
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def test_prefetch_verifies_resumes_and_the_build_runs_offline(tf_workspace, server):
+    ws = tf_workspace
+    declare(ws, server)
+    bad = ws["source"] / "third_party/test_archives/bad.bzl"
+    bad.write_text(f'def bad():\n    http_archive(name = "tfs_bad", sha256 = "{"9" * 64}", '
+                   f'urls = ["{server.url}/bad.tar.gz"])\n')
+    server.files["/bad.tar.gz"] = b"not what the sha256 says"
+    server.break_once.add("/c.tar.gz")
+    profile = profile_for(ws, server)
+    distdir = ws["source"].parent / "distdir"
+
+    first = run(ws, "prefetch", "--profile", profile, "--distdir", str(distdir))
+    assert first.returncode == 1
+    assert "tfs_bad: " in first.stderr and "sha256 mismatch" in first.stderr
+    assert "tfs_archive_c: " in first.stderr and "broke off" in first.stderr
+    assert (distdir / "a.tar.gz").exists() and (distdir / "b-1.tar.gz").exists()
+    partial = (distdir / "c.tar.gz.part").stat().st_size
+    assert 0 < partial and not (distdir / "c.tar.gz").exists()
+    assert not list(distdir.glob("bad.tar.gz*"))  # the bad one left nothing behind
+
+    bad.unlink()
+    second = run(ws, "prefetch", "--profile", profile, "--distdir", str(distdir))
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert f"resumed at {partial} bytes" in second.stdout
+    assert ("GET", "/c.tar.gz", f"bytes={partial}-") in server.requests
+    assert "2 already there" in second.stdout or "already there" in second.stdout
+    mirror_hits = [r for r in server.requests if r[1].startswith("/mirror/github.com/example/b")]
+    assert mirror_hits  # b came through the profile's mirror, first in the order
+
+    server.stop()
+    built = run(ws, "build", "--profile", profile, "--offline")
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    assert (ws["source"] / "bazel-bin/tensorflow/offline/uses_archives.txt").read_text().startswith(
+        "archive a")
+    manifest = json.loads((ws["source"].parent / "dist" / "offline" / "manifest.json").read_text())
+    assert f"--distdir={distdir}" in manifest["bazel"]["argv"]
+
+    (distdir / "b-1.tar.gz").unlink()
+    missing = run(ws, "build", "--profile", profile, "--offline")
+    assert missing.returncode == 3
+    assert "tfs_archive_b: https://github.com/example/b/archive/b-1.tar.gz" in missing.stderr
+    assert "invoke prefetch" in missing.stderr
+
+
+def test_prefetch_into_the_repository_cache(tf_workspace, server):
+    ws = tf_workspace
+    data = declare(ws, server)
+    profile = profile_for(ws, server)
+    proc = run(ws, "prefetch", "--profile", profile)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cached = ws["root"] / "cache/repos/v1/content_addressable/sha256" / sha(data["a"]) / "file"
+    assert cached.read_bytes() == data["a"]
+    server.stop()
+    built = run(ws, "build", "--profile", profile, "--offline")
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+
+
+REDIST = '''"""Shaped like TSL's cuda_redist_versions.bzl (written by the download tests)."""
+
+CUDA_REDIST_PATH_PREFIX = "{url}/cuda/redist/"
+CUDNN_REDIST_PATH_PREFIX = "{url}/cudnn/redist/"
+
+CUDA_REDIST_JSON_DICT = {
+    "12.4.0": [
+        "{url}/cuda/redist/redistrib_12.4.0.json",
+        "{sha_json}",
+    ],
+}
+
+CUDNN_REDIST_JSON_DICT = {}
+
+CUDA_12_NCCL_WHEEL_DICT = {
+    "x86_64-unknown-linux-gnu": {
+        "version": "2.21.5",
+        "url": "{url}/nccl.whl",
+        "sha256": "{sha_nccl}",
+    },
+}
+
+CUDA_NCCL_WHEELS = {
+    "12.4.0": CUDA_12_NCCL_WHEEL_DICT,
+}
+
+REDIST_VERSIONS_TO_BUILD_TEMPLATES = {
+    "cuda_nccl": {"repo_name": "cuda_nccl", "version_to_template": {}},
+    "cudnn": {"repo_name": "cuda_cudnn", "version_to_template": {}},
+    "cuda_cudart": {"repo_name": "cuda_cudart", "version_to_template": {}},
+    "cuda_nvcc": {"repo_name": "cuda_nvcc", "version_to_template": {}},
+}
+'''
+
+
+def test_prefetch_lists_the_nvidia_redistributions(tf_workspace, server):
+    ws = tf_workspace
+    declare(ws, server)
+    parts = {name: f"{name} archive".encode() for name in ("cuda_cudart", "cuda_nvcc")}
+    document = {"release_label": "12.4.0"}
+    for name, body in parts.items():
+        rel = f"{name}/linux-x86_64/{name}-linux-x86_64-12.4.127-archive.tar.xz"
+        server.files[f"/cuda/redist/{rel}"] = body
+        document[name] = {"linux-x86_64": {"relative_path": rel, "sha256": sha(body)}}
+    json_bytes = json.dumps(document).encode()
+    server.files["/cuda/redist/redistrib_12.4.0.json"] = json_bytes
+    server.files["/nccl.whl"] = b"nccl wheel"
+    text = REDIST.replace("{url}", server.url).replace("{sha_json}", sha(json_bytes)) \
+        .replace("{sha_nccl}", sha(b"nccl wheel"))
+    target = ws["source"] / "third_party/xla/third_party/tsl/third_party/gpus/cuda/hermetic/cuda_redist_versions.bzl"
+    target.write_text(text)
+    profile = profile_for(ws, server, extra='[cuda]\nenabled = true\nlocal_cuda_path = ""\n'
+                                            'local_cudnn_path = ""\ncompute_capabilities = ["sm_80"]\n')
+    distdir = ws["source"].parent / "distdir"
+    proc = run(ws, "prefetch", "--profile", profile, "--distdir", str(distdir))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name in ("redistrib_12.4.0.json", "cuda_cudart-linux-x86_64-12.4.127-archive.tar.xz",
+                 "cuda_nvcc-linux-x86_64-12.4.127-archive.tar.xz", "nccl.whl"):
+        assert (distdir / name).exists(), name
+    assert "cudnn" not in " ".join(p.name for p in distdir.iterdir())  # cuDNN 9.10 is local only
