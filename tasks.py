@@ -106,11 +106,12 @@ ns.add_task(patch)
           "remote_cache": "remote cache URL (http(s)://, grpc(s)://), overrides remote.cache",
           "keep_going": "pass --keep_going to Bazel",
           "offline": "build from what `invoke prefetch` stored; fail fast, naming any archive "
-                     "that would need the network"},
+                     "that would need the network",
+          "in_docker": "run the same build inside the profile's image (invoke docker-build)"},
     iterable=["set", "bazel_opt"],
 )
 def build(c, profile=None, source=None, set=None, dry_run=False, jobs=None, bazel_opt=None,
-          remote_cache=None, keep_going=False, offline=False):
+          remote_cache=None, keep_going=False, offline=False, in_docker=False):
     """Build the wheel and libtensorflow into dist/<profile>/ (doctor, configure, patch, Bazel).
 
     Artifacts come with SHA256SUMS and manifest.json; the raw Bazel log is in the state dir.
@@ -119,7 +120,7 @@ def build(c, profile=None, source=None, set=None, dry_run=False, jobs=None, baze
 
     _call(run, profile, source=source, overrides=set or [], dry=dry_run,
           jobs=int(jobs) if jobs else None, bazel_opts=bazel_opt or [],
-          remote_cache=remote_cache, keep_going=keep_going, offline=offline)
+          remote_cache=remote_cache, keep_going=keep_going, offline=offline, in_docker=in_docker)
 
 
 @task(help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP}, iterable=["set"])
@@ -203,3 +204,16 @@ def bazel_install(c, profile=None, set=None, url=None, sha256=None, force=False)
 
 
 ns.add_task(bazel_install, name="bazel-install")
+
+
+@task(help={"profile": PROFILE_HELP, "set": SET_HELP,
+            "dry_run": "render the Dockerfile and print the docker build command; run nothing"},
+      iterable=["set"])
+def docker_build(c, profile=None, set=None, dry_run=False):
+    """Render the profile's pinned build environment (Dockerfile) and docker build it."""
+    from tfbuild.container import docker_build as run
+
+    _call(run, profile, overrides=set or [], dry_run=dry_run)
+
+
+ns.add_task(docker_build, name="docker-build")

@@ -90,3 +90,8 @@ def bazelisk(platform: str) -> BazeliskPin:
                           hint="install bazelisk yourself, or pass --url and --sha256")
     return BazeliskPin(table["version"], platform,
                        table["url"].format(version=table["version"], platform=platform), sha)
+
+
+def table(name: str) -> dict:
+    """A raw pins table (the container environment reads several)."""
+    return _raw().get(name, {})

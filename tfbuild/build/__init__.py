@@ -299,8 +299,16 @@ def _failure(summary: BuildSummary, log_path: Path, pipeline_tail: list[str]) ->
 def build(profile_ref: str | None = None, *, source: str | None = None,
           overrides: Sequence[str] = (), dry: bool = False, jobs: int | None = None,
           bazel_opts: Sequence[str] = (), remote_cache: str | None = None,
-          keep_going: bool = False, offline: bool = False) -> int:
+          keep_going: bool = False, offline: bool = False, in_docker: bool = False) -> int:
     profile = resolve(profile_ref, overrides=overrides)
+    if in_docker:
+        from tfbuild.container import build_in_docker
+
+        passed = [*(f"--bazel-opt={o}" for o in bazel_opts), *(["--jobs", str(jobs)] if jobs else []),
+                  *(["--remote-cache", remote_cache] if remote_cache else []),
+                  *(["--keep-going"] if keep_going else []), *(["--offline"] if offline else [])]
+        return build_in_docker(profile, source=source, dry_run=dry, build_args=passed,
+                               overrides=overrides)
     request = BuildRequest(jobs=jobs, bazel_opts=tuple(bazel_opts), remote_cache=remote_cache,
                            keep_going=keep_going, offline=offline)
     if dry:

@@ -57,7 +57,7 @@ def build_manifest(*, profile, settings, facts, patches: Iterable[dict], rc_sha2
         "profile": {"name": profile.name, "files": [str(p) for p in profile.chain],
                     "settings": {s: dataclasses.asdict(getattr(settings, s))
                                  for s in ("tensorflow", "toolchain", "cuda", "mirrors", "build",
-                                           "remote")}},
+                                           "remote", "docker")}},
         "tensorflow": {"version": source.tf_version if source else None,
                        "git_commit": source.git_commit if source else None,
                        "git_describe": source.git_describe if source else None,

@@ -126,6 +126,19 @@ class RemoteSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DockerSettings:
+    base_image: str = field(metadata=doc(
+        "Base image of the container build environment, pinned by digest "
+        "(`ubuntu:22.04@sha256:...`)."))
+    image: str = field(metadata=doc(
+        "Tag of the image `invoke docker-build` builds; `{profile}` is replaced."))
+    uid: int = field(metadata=doc("User id of the non-root user in the image."))
+    python: str = field(metadata=doc("Python (x.y) installed in the image."))
+    cuda_components: list[str] = field(metadata=doc(
+        "NVIDIA redistributable archives installed for a CUDA profile."))
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     tensorflow: TensorflowSettings
     toolchain: ToolchainSettings
@@ -133,6 +146,7 @@ class Settings:
     mirrors: MirrorSettings
     build: BuildSettings
     remote: RemoteSettings
+    docker: DockerSettings
 
     def get(self, dotted: str):
         section, key = dotted.split(".", 1)

@@ -1,0 +1,89 @@
+"""The container build environment: every rendered Dockerfile passes hadolint; without a Docker
+engine the commands say so (--dry-run shows what would run); the image's toolchain check,
+rendered from a profile, passes on a machine with those versions and names a mismatch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import ROOT, invoke
+from tests.integration.conftest import ASSETS, link_tree
+from tfbuild.container import render_verify_script
+from tfbuild.container.plan import plan
+from tfbuild.settings import resolve
+
+GOLDEN = ROOT / "tests" / "golden" / "docker"
+HADOLINT = str(Path(sys.executable).parent / "hadolint")
+
+
+@pytest.mark.parametrize("dockerfile", sorted(GOLDEN.glob("*.Dockerfile")), ids=lambda p: p.stem)
+def test_hadolint_passes(dockerfile):
+    proc = subprocess.run([HADOLINT, "--config", str(ROOT / "docker" / ".hadolint.yaml"),
+                           str(dockerfile)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_docker_build_without_an_engine(tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    proc = invoke(["docker-build", "--profile", "a100", "--set", "docker.uid=1234"], env=env)
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr
+    assert "no Docker engine" in proc.stderr or "no docker command" in proc.stderr
+    dockerfile = tmp_path / "tfbuild" / "docker" / "a100" / "Dockerfile"
+    assert "\nUSER 1234\n" in dockerfile.read_text()  # rendered from the profile all the same
+    proc = invoke(["docker-build", "--profile", "a100", "--dry-run"], env=env)
+    assert proc.returncode == 0
+    assert f"docker build --tag tfbuild/a100 {dockerfile.parent}" in proc.stdout
+
+
+def test_build_in_docker_dry_run_mounts_the_tree(tmp_path):
+    proc = invoke(["build", "--profile", "rtx3050", "--in-docker", "--dry-run", "--source",
+                   str(tmp_path), "--jobs", "4", "--set", "build.jobs=2"],
+                  env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert proc.returncode == 0, proc.stderr
+    line = next(l for l in proc.stdout.splitlines() if l.startswith("docker run"))
+    assert f"--volume {tmp_path}:/workspace/tensorflow" in line
+    assert f"--volume {ROOT}:/opt/tfbuild:ro" in line and "--gpus all" in line
+    assert "--set build.jobs=2" in line and "--set cuda.local_cuda_path=/usr/local/cuda-12.4" in line
+    assert line.endswith("--jobs 4")
+
+
+@pytest.fixture(scope="module")
+def redist_cuda(nvidia_site, tmp_path_factory) -> Path:
+    """CUDA 12.4 laid out as NVIDIA's redistributable archives unpack (lib/), real files."""
+    nv = nvidia_site / "nvidia"
+    root = tmp_path_factory.mktemp("redist") / "cuda-12.4"
+    link_tree(nv / "cuda_runtime" / "include", root / "include")
+    link_tree(nv / "cuda_runtime" / "lib", root / "lib")
+    link_tree(nv / "cuda_nvcc" / "bin", root / "bin")
+    return root
+
+
+def _verify(tmp_path, redist_cuda, local_cudnn, python: str):
+    settings = resolve("a100", env={}, overrides=["toolchain.clang_major=16",
+                                                   f"docker.python={python}"]).settings
+    script = tmp_path / "verify-toolchain.sh"
+    script.write_text(render_verify_script(plan(settings, "a100")))
+    script.chmod(0o755)
+    env = {**os.environ, "CLANG": "/usr/lib/llvm-16/bin/clang", "LLD": "/usr/lib/llvm-16/bin/ld.lld",
+           "PYTHON": sys.executable, "BAZELISK": str(ASSETS / "bazelisk" / "bazelisk-linux_amd64"),
+           "CUDA": str(redist_cuda), "CUDNN": str(local_cudnn)}
+    return subprocess.run([str(script)], env=env, capture_output=True, text=True)
+
+
+def test_toolchain_check_passes_when_versions_match(tmp_path, redist_cuda, local_cudnn):
+    proc = _verify(tmp_path, redist_cuda, local_cudnn, "%d.%d" % sys.version_info[:2])
+    assert proc.returncode == 0, proc.stdout
+    for line in ("ok   clang major: 16", "ok   gcc major: 12", "ok   CUDA (ptxas release): 12.4",
+                 "ok   cuDNN: 9.10.2", "ok   bazelisk sha256: fd8fdff4"):
+        assert line in proc.stdout
+
+
+def test_toolchain_check_names_a_mismatch(tmp_path, redist_cuda, local_cudnn):
+    proc = _verify(tmp_path, redist_cuda, local_cudnn, "3.10")
+    assert proc.returncode == 1
+    assert f"FAIL python: wanted 3.10, found {sys.version_info[0]}.{sys.version_info[1]}" in proc.stdout
