@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import INVOKE, ROOT, report, time_command  # noqa: E402
 
+from tests.helpers.profiles import local_bazel_profile  # noqa: E402
 from tfbuild.build.progress import LogPipeline  # noqa: E402
 from tfbuild.runner import Runner  # noqa: E402
 
@@ -86,18 +87,8 @@ def noop_build(repeat: int) -> None:
         ws = work / "tensorflow"
         shutil.copytree(FIXTURE, ws, symlinks=True)
         root = work / "bazel-root"
-        profile = work / "bench.toml"
-        profile.write_text(f"""extends = "cpu"
-[toolchain]
-clang_major = 16
-bazel = "/usr/bin/bazel-4"
-bazel_version = "4.2.3"
-python = "{sys.executable}"
-[build]
-output_user_root = "{root}"
-disk_cache = ""
-dist_dir = "{work / 'dist'}"
-""")
+        profile = Path(local_bazel_profile(work / "bench.toml", output_root=root,
+                                           dist=work / "dist"))
         env = {**os.environ, "TFBUILD_STATE_DIR": str(work / "state"), "TFBUILD_COLOR": "0"}
         argv = [*INVOKE, "build", "--profile", str(profile), "--source", str(ws)]
         subprocess.run(argv, env=env, check=True, capture_output=True)  # the real build

@@ -79,27 +79,25 @@ def cuda_version_txt(text: str) -> str | None:
     return _search(r"CUDA Version (\d+\.\d+\.\d+)", text)
 
 
+def _defined_numbers(text: str, names: list[str]) -> list[str] | None:
+    """The values of `#define NAME <number>` for each name, or None if one is missing."""
+    parts = [_search(rf"^\s*#\s*define\s+{name}\s+(\d+)", text) for name in names]
+    return None if any(p is None for p in parts) else parts  # type: ignore[return-value]
+
+
 def cudnn_header(text: str) -> str | None:
     """cudnn_version.h: CUDNN_MAJOR, CUDNN_MINOR, CUDNN_PATCHLEVEL -> 9.10.2."""
-    parts = [
-        _search(rf"^\s*#\s*define\s+CUDNN_{name}\s+(\d+)", text)
-        for name in ("MAJOR", "MINOR", "PATCHLEVEL")
-    ]
-    if any(p is None for p in parts):
-        return None
-    return ".".join(parts)  # type: ignore[arg-type]
+    parts = _defined_numbers(text, ["CUDNN_MAJOR", "CUDNN_MINOR", "CUDNN_PATCHLEVEL"])
+    return ".".join(parts) if parts else None
 
 
 def tf_version_header(text: str) -> str | None:
     """tensorflow/core/public/version.h: TF_MAJOR/MINOR/PATCH_VERSION (+ TF_VERSION_SUFFIX)."""
-    parts = [
-        _search(rf"^\s*#\s*define\s+TF_{name}_VERSION\s+(\d+)", text)
-        for name in ("MAJOR", "MINOR", "PATCH")
-    ]
-    if any(p is None for p in parts):
+    parts = _defined_numbers(text, ["TF_MAJOR_VERSION", "TF_MINOR_VERSION", "TF_PATCH_VERSION"])
+    if not parts:
         return None
     suffix = _search(r'^\s*#\s*define\s+TF_VERSION_SUFFIX\s+"([^"]*)"', text) or ""
-    return ".".join(parts) + suffix  # type: ignore[arg-type]
+    return ".".join(parts) + suffix
 
 
 def dist_info(text: str) -> str | None:

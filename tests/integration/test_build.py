@@ -17,24 +17,14 @@ import pytest
 from tests.helpers.bazel import bazel
 from tests.helpers.cli import INVOKE, ROOT, invoke
 from tests.helpers.nginx import Nginx
+from tests.helpers.profiles import local_bazel_profile
 
 QUICK = '["//tensorflow:libtensorflow.so"]'
 
 
 def write_profile(ws, body: str = "", name: str = "tfs") -> str:
-    path = ws["source"].parent / f"{name}.toml"
-    path.write_text(f"""extends = "cpu"
-[toolchain]
-clang_major = 16
-bazel = "/usr/bin/bazel-4"
-bazel_version = "4.2.3"
-python = "{sys.executable}"
-[build]
-output_user_root = "{ws['root']}"
-disk_cache = ""
-dist_dir = "{ws['source'].parent / 'dist'}"
-{body}""")
-    return str(path)
+    return local_bazel_profile(ws["source"].parent / f"{name}.toml", output_root=ws["root"],
+                               dist=ws["source"].parent / "dist", extra=body)
 
 
 def build(ws, profile, *args, env=None):

@@ -16,6 +16,7 @@ import pytest
 
 from tests.helpers.cli import checks_by_id, doctor_json, invoke
 from tests.helpers.http_server import Server
+from tests.helpers.profiles import local_bazel_profile
 from tfbuild import pins
 
 ASSETS = Path(__file__).resolve().parents[2] / ".cache" / "test-assets"
@@ -145,23 +146,11 @@ def declare(ws: dict, server: Server) -> dict[str, bytes]:
 
 
 def profile_for(ws: dict, server: Server, extra: str = "") -> str:
-    path = ws["source"].parent / "offline.toml"
-    path.write_text(f"""extends = "cpu"
-[toolchain]
-clang_major = 16
-bazel = "/usr/bin/bazel-4"
-bazel_version = "4.2.3"
-python = "{sys.executable}"
-[mirrors]
-tf_mirror = "{server.url}/mirror"
-allow_http = true
-[build]
-output_user_root = "{ws['root']}"
-disk_cache = ""
-dist_dir = "{ws['source'].parent / 'dist'}"
-targets = ["//tensorflow/offline:uses_archives"]
-{extra}""")
-    return str(path)
+    return local_bazel_profile(
+        ws["source"].parent / "offline.toml", output_root=ws["root"],
+        dist=ws["source"].parent / "dist",
+        extra='targets = ["//tensorflow/offline:uses_archives"]\n'
+              f'[mirrors]\ntf_mirror = "{server.url}/mirror"\nallow_http = true\n{extra}')
 
 
 def run(ws, *args):

@@ -196,6 +196,11 @@ def _candidates_hint(toolkits: Iterable[CudaToolkit], key: str) -> str:
     return f"; found elsewhere: {', '.join(listed)} (set {key})" if listed else ""
 
 
+def _relative(check_id: str, key: str, value: str, expected: str) -> Check:
+    return Check(check_id, FAIL, f"{value} is relative", expected,
+                 f"set {key} to an absolute path", blocking=True)
+
+
 def check_cuda_versions(ctx: Context) -> Iterable[Check]:
     cuda = ctx.settings.cuda
     for key, value in (("cuda.version", cuda.version), ("cuda.cudnn_version", cuda.cudnn_version)):
@@ -223,8 +228,7 @@ def check_cuda_toolkit(ctx: Context) -> Iterable[Check]:
                         + ", ".join(ctx.tf.hermetic_cuda_versions), blocking=True)
         return
     if not os.path.isabs(cuda.local_cuda_path):
-        yield Check("cuda.toolkit", FAIL, f"{cuda.local_cuda_path} is relative", expected,
-                    "set cuda.local_cuda_path to an absolute path", blocking=True)
+        yield _relative("cuda.toolkit", "cuda.local_cuda_path", cuda.local_cuda_path, expected)
         return
     tk = facts.cuda
     if tk is None:
@@ -308,8 +312,7 @@ def check_cudnn(ctx: Context) -> Iterable[Check]:
                         blocking=True)
         return
     if not os.path.isabs(cuda.local_cudnn_path):
-        yield Check("cudnn", FAIL, f"{cuda.local_cudnn_path} is relative", expected,
-                    "set cuda.local_cudnn_path to an absolute path", blocking=True)
+        yield _relative("cudnn", "cuda.local_cudnn_path", cuda.local_cudnn_path, expected)
         return
     found = facts.cudnn
     if found is None or not found.header:

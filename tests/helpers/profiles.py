@@ -1,0 +1,22 @@
+"""The profile the Bazel tests (and bench/build.py) use: Debian's Bazel 4.2.3 and clang 16 on
+this machine, with the workspace's own output root and dist directory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def local_bazel_profile(path: Path, *, output_root: Path, dist: Path, extra: str = "") -> str:
+    path.write_text(f"""extends = "cpu"
+[toolchain]
+clang_major = 16
+bazel = "/usr/bin/bazel-4"
+bazel_version = "4.2.3"
+python = "{sys.executable}"
+[build]
+output_user_root = "{output_root}"
+disk_cache = ""
+dist_dir = "{dist}"
+{extra}""")
+    return str(path)
