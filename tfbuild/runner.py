@@ -190,14 +190,16 @@ class Runner:
         self,
         argv: Sequence[str | os.PathLike],
         *,
-        on_line: Callable[[str], None],
+        on_line: Callable[[str], None] | None = None,
+        on_text: Callable[[str], None] | None = None,
         cwd: str | Path | None = None,
         env: Mapping[str, str | None] | None = None,
         inherit_env: bool = True,
         on_start: Callable[[subprocess.Popen], None] | None = None,
     ) -> int:
-        """Run with stdout and stderr merged, calling on_line for every line. Returns the exit
-        code. Ctrl-C is passed to the child (same process group) and waited for."""
+        """Run with stdout and stderr merged, calling on_line for every line, or on_text with
+        runs of whole lines as they arrive (fewer calls for chatty programs). Returns the exit
+        code. Ctrl-C is passed to the child and waited for."""
         argv = [str(a) for a in argv]
         self._echo(argv, cwd, False)
         start = time.monotonic()
@@ -210,9 +212,7 @@ class Runner:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                text=True,
-                errors="replace",
-                bufsize=1 << 16,
+                bufsize=0,
             )
         except FileNotFoundError as exc:
             self._record(argv, cwd, env, inherit_env, None, 0.0)
@@ -221,8 +221,12 @@ class Runner:
             on_start(proc)
         try:
             assert proc.stdout is not None
-            for line in proc.stdout:
-                on_line(line)
+            for text in _whole_lines(proc.stdout.fileno()):
+                if on_text is not None:
+                    on_text(text)
+                if on_line is not None:
+                    for line in text.splitlines(True):
+                        on_line(line)
             returncode = proc.wait()
         except KeyboardInterrupt:
             # A terminal's Ctrl-C reaches the child too (same process group); a SIGINT sent to
@@ -238,6 +242,26 @@ class Runner:
         finally:
             self._record(argv, cwd, env, inherit_env, returncode, time.monotonic() - start)
         return returncode
+
+
+def _whole_lines(fd: int, size: int = 1 << 16):
+    """Text from a pipe as it arrives, cut at line ends (the last piece may lack one)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    while True:
+        chunk = os.read(fd, size)
+        if not chunk:
+            break
+        pending += decoder.decode(chunk)
+        cut = pending.rfind("\n") + 1
+        if cut:
+            yield pending[:cut]
+            pending = pending[cut:]
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending
 
 
 def _text(data) -> str:

@@ -110,3 +110,14 @@ def test_manifest_diff_groups_and_ignores_the_run():
     assert "run.finished" in {k for _, k, _, _ in diff(a, b, include_run=True)}
     assert flatten({"artifacts": [{"name": "x", "sha256": "1"}]}) == {"artifacts.x.name": "x",
                                                                        "artifacts.x.sha256": "1"}
+
+
+def test_an_error_far_from_the_end_is_still_diagnosed():
+    from tfbuild.build.diagnose import diagnose
+
+    pipe = LogPipeline(io.StringIO())
+    pipe.feed("ERROR: /src/tensorflow/core/kernels/BUILD:10:1: Compiling conv_ops.cc failed\n")
+    pipe.feed("gcc: fatal error: Killed signal terminated program cc1plus\n")
+    for i in range(5000):  # --keep_going: the build goes on long after the failure
+        pipe.feed(f"[{i} / 9000] Compiling tensorflow/core/kernels/op_{i}.cc\n")
+    assert [d.signature.id for d in diagnose(pipe.diagnosis_lines())] == ["oom-killed"]

@@ -159,10 +159,11 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
 
         log_path = _log_path(state)
         t = time.monotonic()
-        summary = _run_bazel(cmd, src, env, log_path, runner)
+        pipeline = _run_bazel(cmd, src, env, log_path, runner)
+        summary = pipeline.summary
         durations["bazel_s"] = time.monotonic() - t
         if not summary.succeeded:
-            raise _failure(summary, log_path, pipeline_tail=_read_lines(log_path))
+            raise _failure(log_path, pipeline)
 
         t = time.monotonic()
         dist = paths.expand(settings.build.dist_dir) / profile.name
@@ -211,13 +212,6 @@ def _log_path(state: Path) -> Path:
     return logs / f"build-{time.strftime('%Y%m%d-%H%M%S')}.log"
 
 
-def _read_lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(errors="replace").splitlines()
-    except OSError:
-        return []
-
-
 def _prepare_pip_mirror(profile, cmd: BazelCommand, src: Path, output_base: Path,
                         env: dict, runner: Runner) -> None:
     """Fetch rules_python (a query loads only that repository), then patch its installer in
@@ -238,7 +232,7 @@ def _prepare_pip_mirror(profile, cmd: BazelCommand, src: Path, output_base: Path
 
 
 def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,
-               runner: Runner) -> BuildSummary:
+               runner: Runner) -> LogPipeline:
     console.step(f"bazel build (log: {log_path})")
     with open(log_path, "w", encoding="utf-8", errors="replace") as log, \
             console.progress_bar("bazel") as bar:
@@ -267,7 +261,7 @@ def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,
                                on_progress=on_progress,
                                on_notice=on_notice)
         try:
-            code = runner.stream(cmd.argv(), on_line=pipeline.feed, cwd=src, env=env)
+            code = runner.stream(cmd.argv(), on_text=pipeline.feed_text, cwd=src, env=env)
         except KeyboardInterrupt:
             log.flush()
             raise Interrupted(f"build interrupted; Bazel was stopped cleanly (log: {log_path})",
@@ -277,16 +271,16 @@ def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,
         summary.succeeded = False
     elif summary.succeeded is None:
         summary.succeeded = True
-    return summary
+    return pipeline
 
 
-def _failure(summary: BuildSummary, log_path: Path, pipeline_tail: list[str]) -> BuildFailed:
-    found = diagnose(pipeline_tail)
+def _failure(log_path: Path, pipeline: LogPipeline) -> BuildFailed:
+    found = diagnose(pipeline.diagnosis_lines())
     lines = []
     for d in found:
         lines.append(f"diagnosis: {d.signature.cause}\n  fix: {d.signature.fix}\n"
                      f"  (matched: {d.line.strip()[:200]})")
-    tail = "\n".join(error_tail(pipeline_tail))
+    tail = "\n".join(line.rstrip("\n") for line in error_tail(list(pipeline.tail)))
     message = "Bazel build failed"
     if lines:
         message += "\n" + "\n".join(lines)

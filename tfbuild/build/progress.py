@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 PROGRESS = re.compile(r"^\[([\d,]+) / ([\d,]+)\] (.*)")
+NOTICE_STARTS = frozenset("IEFSW")
 PROCESSES = re.compile(r"^INFO: (\d+) process(?:es)?: (.*)\.$")
 
 
@@ -66,32 +67,53 @@ class LogPipeline:
         self.on_progress = on_progress
         self.on_notice = on_notice
         self.lines = 0
+        self.error_context: list[str] = []  # every ERROR/FAILED line and the lines after it
+        self._capture = 0
 
     def feed(self, line: str) -> None:
+        self.feed_text(line)
+
+    def feed_text(self, text: str) -> None:
+        """Whole lines, as many as a read delivered: one write to the log, then each line is
+        looked at only as far as its first character."""
         if self.mask is not None:
-            line = self.mask(line)
-        self.log.write(line)
-        self.lines += 1
-        self.tail.append(line)
-        first = line[:1]
-        if first == "[":
-            match = PROGRESS.match(line)
-            if match:
-                self.log.flush()  # so that `tail -f` on the log follows the build
-                s = self.summary
-                s.done = int(match.group(1).replace(",", ""))
-                s.total = int(match.group(2).replace(",", ""))
-                s.action = match.group(3).rstrip()
-                if self.on_progress:
-                    self.on_progress(s)
-        elif first in ("I", "E", "F", "S", "W"):
-            self._notice(line.rstrip("\n"))
-            self.log.flush()
+            text = self.mask(text)
+        self.log.write(text)
+        lines = text.splitlines(True)
+        self.lines += len(lines)
+        self.tail.extend(lines[-self.tail.maxlen:] if self.tail.maxlen else lines)
+        flush = False
+        for line in lines:
+            if self._capture:
+                self._capture -= 1
+                self.error_context.append(line)
+            first = line[:1]
+            if first == "[":
+                match = PROGRESS.match(line)
+                if match:
+                    flush = True
+                    s = self.summary
+                    s.done = int(match.group(1).replace(",", ""))
+                    s.total = int(match.group(2).replace(",", ""))
+                    s.action = match.group(3).rstrip()
+                    if self.on_progress:
+                        self.on_progress(s)
+            elif first in NOTICE_STARTS:
+                self._notice(line.rstrip("\n"))
+                flush = True
+        if flush:
+            self.log.flush()  # so that `tail -f` on the log follows the build
+
+    def diagnosis_lines(self) -> list[str]:
+        """What a failure is diagnosed from: the lines after each error, then the tail."""
+        return [*self.error_context, *self.tail]
 
     def _notice(self, line: str) -> None:
         s = self.summary
         if line.startswith(("ERROR:", "FAILED:")):
             s.error_lines.append(line)
+            if len(self.error_context) < 20_000:
+                self._capture = 40  # the failing action's output follows its ERROR line
             if line.startswith("FAILED:"):
                 s.succeeded = False
         elif line.startswith("INFO: "):
