@@ -176,7 +176,7 @@ def find_bazel(runner: Runner, *, explicit: str, source_dir: Path | None,
     if not path or not probe_version:
         return Bazel(path=path)
     cwd = source_dir if source_dir and os.path.isdir(source_dir) else None
-    ok, out = probe(runner, [path, "--version"], cwd=cwd, timeout=60)
+    ok, out = probe(runner, [path, "--version"], cwd=cwd, timeout=20)  # bazelisk offline retries ~30 s
     if not ok:
         return Bazel(path=path, error=ANSI.sub("", out).strip()[-800:])
     found = versions.bazel(out)
