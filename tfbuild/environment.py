@@ -1,7 +1,14 @@
-"""The environment later steps run with: PATH (the toolkit's own ptxas first), LD_LIBRARY_PATH
-(clang's libc++, CUDA, CUPTI, cuDNN), XLA_FLAGS (--xla_gpu_cuda_data_dir) and
-TF_ENABLE_ONEDNN_OPTS=0. Computed by configure from discovery, stored once per source tree
-(environment.json, plus environment.sh to source in a shell), read by build and smoke-test."""
+"""Two environments, kept apart on purpose.
+
+- The *run* environment (smoke-test, `environment.sh`): PATH (the toolkit's own ptxas first, then
+  the user's shell PATH), LD_LIBRARY_PATH (clang's libc++, CUDA, CUPTI, cuDNN), XLA_FLAGS
+  (--xla_gpu_cuda_data_dir) and TF_ENABLE_ONEDNN_OPTS=0. Computed by configure from discovery,
+  stored once per source tree (environment.json, plus environment.sh to source in a shell).
+- The *build* environment (what Bazel's actions and repository rules see): made from the profile
+  only — the toolkit's and clang's `bin/` then fixed system directories, never the shell's PATH,
+  venv, HOME or temp dirs — because every `--action_env` value is part of every action's cache
+  key: the same profile must give the same keys from any shell, checkout or user.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from pathlib import Path
 from tfbuild.discovery.facts import Facts
 from tfbuild.errors import PreconditionError
 from tfbuild.files import write_if_changed
+from tfbuild.paths import SYSTEM_PATH
 from tfbuild.settings.model import Settings
 
 ENV_JSON, ENV_SH = "environment.json", "environment.sh"
@@ -56,6 +64,32 @@ def tool_bin_dirs(facts: Facts) -> list[str]:
     if clang:
         dirs.append(os.path.dirname(clang))
     return _unique(dirs)
+
+
+# Client variables that would carry the invoking shell into repository rules; Bazel gets none.
+SHELL_ONLY = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV",
+              "CONDA_PREFIX", "LD_PRELOAD", "CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH",
+              "LIBRARY_PATH", "CC", "CXX", "CFLAGS", "CXXFLAGS", "LDFLAGS")
+
+
+def action_path(facts: Facts) -> str:
+    """PATH for Bazel's actions: the toolkit's bin (its ptxas), clang's bin, fixed system dirs."""
+    return ":".join(_unique([*tool_bin_dirs(facts), *SYSTEM_PATH]))
+
+
+def bazel_client_env(run_env: BuildEnvironment, facts: Facts) -> dict[str, str | None]:
+    """Changes to the invoking environment for the Bazel client: PATH from the profile, the
+    library path of the profile's toolchain (or none), and no Python/venv/compiler variables of
+    the shell, so that repository rules see the same environment from any shell. HOME, USER,
+    proxies and BAZELISK_* are kept: they locate caches and networks, not build inputs."""
+    env: dict[str, str | None] = {name: None for name in SHELL_ONLY}
+    env["PATH"] = action_path(facts)
+    libs = library_dirs(facts)
+    env["LD_LIBRARY_PATH"] = ":".join(libs) if libs else None
+    for name, value in run_env.variables:
+        if name not in ("PATH", "LD_LIBRARY_PATH"):
+            env[name] = value
+    return env
 
 
 def library_dirs(facts: Facts) -> list[str]:

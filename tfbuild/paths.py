@@ -9,6 +9,10 @@ from pathlib import Path
 
 from tfbuild.settings.model import Settings
 
+# Fixed directories for Bazel's actions after the toolchain's own (the order of TF's
+# `build:rbe_linux` PATH); also where configure looks for a default Python.
+SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
 
 def expand(value: str) -> Path:
     """`~` expanded; relative paths taken from the current directory."""
@@ -34,14 +38,17 @@ def output_base(settings: Settings, source: Path) -> Path:
 def state_dir(source: Path) -> Path:
     """tfbuild's records for one TF tree (environment, backups, patch state, lock, logs), kept
     outside the tree so that the checkout stays clean and Bazel never globs them."""
+    digest = hashlib.sha256(str(source).encode()).hexdigest()[:12]
+    return state_root() / f"{source.name or 'root'}-{digest}"
+
+
+def state_root() -> Path:
+    """$TFBUILD_STATE_DIR, else $XDG_STATE_HOME/tfbuild, else ~/.local/state/tfbuild."""
     base = os.environ.get("TFBUILD_STATE_DIR")
     if base:
-        root = Path(base).expanduser()
-    else:
-        xdg = os.environ.get("XDG_STATE_HOME")
-        root = (Path(xdg) if xdg else Path.home() / ".local" / "state") / "tfbuild"
-    digest = hashlib.sha256(str(source).encode()).hexdigest()[:12]
-    return root / f"{source.name or 'root'}-{digest}"
+        return Path(base).expanduser()
+    xdg = os.environ.get("XDG_STATE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "tfbuild"
 
 
 def cuda_shim_dir(source: Path) -> Path:

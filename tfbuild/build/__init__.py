@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfbuild import console, paths, patching, sizing
+from tfbuild import cachekeys, console, environment, paths, patching, sizing
 from tfbuild.build import artifacts as artifacts_mod
 from tfbuild.build import manifest as manifest_mod
 from tfbuild.build.command import BazelCommand, BuildRequest, fetch_rules_python, plan_command
@@ -107,7 +107,7 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
         console.plain(f"   {quote(fetch_rules_python(cmd))}")
         step += 1
     console.info(f"{step}. bazel (copy-pasteable):")
-    console.plain(cmd.shell(src, cfg.environment.as_dict()))
+    console.plain(cmd.shell(src, environment.bazel_client_env(cfg.environment, cfg.facts)))
     console.info(f"{step + 1}. collect the wheel and libtensorflow into "
                  f"{paths.expand(settings.build.dist_dir) / profile.name}/ with SHA256SUMS and "
                  "manifest.json")
@@ -151,7 +151,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         cmd = plan_command(settings, request, bazel=_bazel_path(cfg),
                            jobs=_jobs(profile, request, cfg), env=_environ())
         runner.secrets.extend(opt.split("=", 1)[1] for opt in cmd.secret_options)
-        env = cfg.environment.as_dict()
+        env = environment.bazel_client_env(cfg.environment, cfg.facts)
         if _pip_patch_wanted(profile):
             t = time.monotonic()
             _prepare_pip_mirror(profile, cmd, src, output_base, env, runner)
@@ -174,6 +174,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
             profile=profile, settings=settings, facts=cfg.facts,
             patches=_patch_summary(settings, src, output_base),
             rc_sha256=sha256_file(cfg.rc_path), argv=cmd.argv(with_secrets=False),
+            key_inputs=cachekeys.from_rc(cfg.content) + cachekeys.from_options(cmd.options),
             environment=env, cwd=str(src), artifacts=[a.as_dict() for a in collected],
             run={"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(),
                  "log": str(log_path), "durations": {k: round(v, 2) for k, v in durations.items()},

@@ -36,10 +36,13 @@ class BazelCommand:
         extra = list(self.secret_options) if with_secrets else []
         return [self.bazel, *self.startup, self.command, *self.options, *extra, *self.targets]
 
-    def shell(self, cwd: Path, env: Mapping[str, str]) -> str:
-        """Copy-pasteable: cd, the environment, the command (secrets shown as $NAME)."""
-        assigns = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-        text = f"cd {shlex.quote(str(cwd))} && env {assigns} {shlex.join(self.argv(with_secrets=False))}"
+    def shell(self, cwd: Path, env: Mapping[str, str | None]) -> str:
+        """Copy-pasteable: cd, the environment (None: unset), the command (secrets shown as
+        $NAME)."""
+        unset = " ".join(f"-u {k}" for k, v in env.items() if v is None)
+        assigns = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if v is not None)
+        prefix = " ".join(part for part in ("env", unset, assigns) if part)
+        text = f"cd {shlex.quote(str(cwd))} && {prefix} {shlex.join(self.argv(with_secrets=False))}"
         return text + (f"  # plus {self.secret_note}" if self.secret_note else "")
 
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from tfbuild import __version__
+from tfbuild import __version__, cachekeys
 from tfbuild.errors import ConfigError
 
 MANIFEST = "manifest.json"
@@ -21,6 +21,7 @@ GROUPS = {
     "toolchain": "toolchain",
     "patches": "patches",
     "configure": "configure",
+    "cache_keys": "cache keys",
     "bazel.argv": "options",
     "bazel.environment": "environment",
     "profile": "profile",
@@ -49,8 +50,9 @@ def toolchain_section(facts) -> dict:
 
 
 def build_manifest(*, profile, settings, facts, patches: Iterable[dict], rc_sha256: str,
-                   argv: list[str], environment: Mapping[str, str], cwd: str,
-                   artifacts: Iterable[dict], run: Mapping[str, object]) -> dict:
+                   argv: list[str], environment: Mapping[str, str | None], cwd: str,
+                   artifacts: Iterable[dict], run: Mapping[str, object],
+                   key_inputs: Iterable[cachekeys.KeyInput] = ()) -> dict:
     source = facts.source
     return {
         "tfbuild": __version__,
@@ -65,7 +67,10 @@ def build_manifest(*, profile, settings, facts, patches: Iterable[dict], rc_sha2
         "toolchain": toolchain_section(facts),
         "patches": list(patches),
         "configure": {"file": ".tf_configure.bazelrc", "sha256": rc_sha256},
-        "bazel": {"argv": argv, "cwd": cwd, "environment": dict(environment)},
+        "cache_keys": {"inputs": [i.as_dict() for i in key_inputs]},
+        "bazel": {"argv": argv, "cwd": cwd,
+                  "environment": {k: v for k, v in environment.items() if v is not None},
+                  "unset_environment": sorted(k for k, v in environment.items() if v is None)},
         "remote": {"cache": settings.remote.cache, "executor": settings.remote.executor,
                    "header_env": settings.remote.header_env},
         "artifacts": list(artifacts),
@@ -125,6 +130,7 @@ def diff_command(first: str, second: str, *, include_run: bool = False) -> int:
     from tfbuild import console
 
     a, b = load(first), load(second)
+    keys_verdict(cachekeys.compare(a, b), has_inputs="cache_keys" in a and "cache_keys" in b)
     rows = diff(a, b, include_run=include_run)
     if not rows:
         console.success("the builds match (toolchain, patches, options, environment, artifacts)")
@@ -137,3 +143,25 @@ def diff_command(first: str, second: str, *, include_run: bool = False) -> int:
     else:
         console.info("artifact hashes are the same")
     return 1
+
+
+def keys_verdict(cmp: cachekeys.KeyComparison, *, has_inputs: bool) -> None:
+    """First line of `manifest --diff`: can the two builds share cache entries at all?"""
+    from tfbuild import console
+
+    if not has_inputs:
+        console.warn("a manifest has no cache_keys section (written by an older tfbuild): "
+                     "only the toolchain can be compared for action keys")
+    if cmp.can_match:
+        console.success("action keys can match: same values in .tf_configure.bazelrc and on the "
+                        "command line, same toolchain (a shared cache gives hits)")
+    else:
+        console.warn("action keys cannot match: a shared cache gives no hits between these builds")
+        for text in cmp.action_only_in_a:
+            console.plain(f"  only in A: {text}")
+        for text in cmp.action_only_in_b:
+            console.plain(f"  only in B: {text}")
+        for name, va, vb in cmp.toolchain:
+            console.plain(f"  toolchain {name}: A {va} / B {vb}")
+    for text in cmp.repository_only_in_a + cmp.repository_only_in_b:
+        console.note(f"  repository setting differs (re-fetch, not an action key): {text}")

@@ -1,9 +1,11 @@
 """What `.tf_configure.bazelrc` says, computed as data from Settings and Facts (pure).
 
 Lines and their order follow TF 2.18.1's configure.py for the same answers; tfbuild adds what it
-knows better: HERMETIC_PYTHON_VERSION, the recorded PATH, and the profile's CUDA values repeated
-under `build:cuda_clang` so that TF's own `build:cuda_clang` capability list (expanded after
-`build:cuda`) does not silently replace the profile's.
+knows better: HERMETIC_PYTHON_VERSION; `--incompatible_strict_action_env` with a PATH made from
+the profile (never the shell's: every `--action_env` value is part of every action's cache key);
+and the profile's CUDA values repeated under `build:cuda_clang` so that TF's own
+`build:cuda_clang` capability list (expanded after `build:cuda`) does not silently replace the
+profile's.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from tfbuild import capabilities, pins, versions
+from tfbuild import capabilities, environment, pins, versions
 from tfbuild.discovery.facts import Facts
 from tfbuild.environment import BuildEnvironment
 from tfbuild.errors import ConfigError, PreconditionError
@@ -145,8 +147,9 @@ def plan(settings: Settings, facts: Facts, env: BuildEnvironment, *, profile: st
         pip_repo_env=_pip_repo_env(settings),
         override_configs=OVERRIDE_CONFIGS if cuda_on else (),
         override_repo_env=overridden,
-        ld_library_path=rc_safe(env.get("LD_LIBRARY_PATH"), "LD_LIBRARY_PATH (discovered)"),
-        path=rc_safe(env.get("PATH"), "PATH (discovered)"),
+        ld_library_path=rc_safe(":".join(environment.library_dirs(facts)),
+                                "LD_LIBRARY_PATH (from the profile's toolchain)"),
+        path=rc_safe(environment.action_path(facts), "PATH (from the profile's toolchain)"),
         clang_path=rc_safe(clang, "toolchain.clang_path"),
         offsetof_workaround=(facts.clang.major or 0) in tf.clang_offsetof_workaround,
         cc_opt_flags=tuple(_flag(f) for f in settings.build.cc_opt_flags),

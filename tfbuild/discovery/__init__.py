@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tfbuild.discovery import cuda, network, system, toolchain
 from tfbuild.discovery.facts import Facts
-from tfbuild.paths import expand
+from tfbuild.paths import cuda_shim_dir, expand
 from tfbuild.runner import Runner
 from tfbuild.settings.model import Settings
 
@@ -21,7 +21,7 @@ def discover(settings: Settings, *, source_dir: Path | None, runner: Runner | No
     tc = settings.toolchain
     clang = toolchain.find_clang(runner, explicit=tc.clang_path, prefix=tc.clang_prefix,
                                  major=tc.clang_major, env=env)
-    python = toolchain.find_python(runner, tc.python, env)
+    python = toolchain.find_python(runner, tc.python, env, tc.python_version)
     facts = dict(
         clang=clang,
         lld=toolchain.find_lld(runner, clang, tc.clang_major, env),
@@ -34,6 +34,8 @@ def discover(settings: Settings, *, source_dir: Path | None, runner: Runner | No
         source=system.source_tree(runner, source_dir) if source_dir else None,
         ld_library_path=tuple(p for p in env.get("LD_LIBRARY_PATH", "").split(":") if p),
         path=tuple(p for p in env.get("PATH", "").split(":") if p),
+        key_places=system.key_places(source_dir, env),
+        cuda_shim=str(cuda_shim_dir(source_dir)) if source_dir else "",
     )
     if settings.cuda.enabled:
         local_cuda, cuda_candidates = cuda.find_cuda(

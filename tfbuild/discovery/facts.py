@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from tfbuild.cachekeys import Places
+
 
 @dataclass(frozen=True)
 class Tool:
@@ -136,6 +138,8 @@ class Facts:
     nccl_path_exists: bool = False
     network: tuple = ()  # discovery.network.Probe rows; empty with --offline
     network_checked: bool = False
+    key_places: Places | None = None  # this user's/machine's own directories (cache keys)
+    cuda_shim: str = ""  # where tfbuild keeps the CUDA shim for this tree
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tfbuild import versions
+from tfbuild.cachekeys import Places
 from tfbuild.discovery.facts import Gpu, Gpus, Machine, Source
 from tfbuild.discovery.programs import probe, which
 from tfbuild.files import nearest_existing
@@ -77,3 +78,29 @@ def source_tree(runner: Runner, path: Path) -> Source:
         describe = out.strip() if ok else None
     return Source(path=str(path), exists=True, is_tf_tree=is_tf, tf_version=tf_version,
                   bazelversion=bazelversion, git_commit=commit, git_describe=describe)
+
+
+def key_places(source: Path | None, env: Mapping[str, str]) -> Places:
+    """Directories that are this user's or this machine's own: a value under one of them in
+    Bazel's keys makes a teammate's build miss the cache."""
+    import sys
+    import tempfile
+
+    from tfbuild import paths
+
+    homes = _unique(str(Path(p).expanduser()) for p in ("~", env.get("HOME", ""), "/home", "/root") if p)
+    venvs = [sys.prefix] if sys.prefix != sys.base_prefix else []
+    venvs += [env[name] for name in ("VIRTUAL_ENV", "CONDA_PREFIX") if env.get(name)]
+    return Places(homes=tuple(homes),
+                  temp=tuple(_unique([tempfile.gettempdir(), "/tmp", "/var/tmp"])),
+                  venvs=tuple(_unique(venvs)),
+                  state=(str(paths.state_root()),),
+                  checkout=(str(source),) if source else ())
+
+
+def _unique(items) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if item and item not in out:
+            out.append(item)
+    return out

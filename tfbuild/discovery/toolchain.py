@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tfbuild import versions
 from tfbuild.discovery.facts import Bazel, Clang, Python, Tool
-from tfbuild.paths import tool_bin_dir
+from tfbuild.paths import SYSTEM_PATH, tool_bin_dir
 from tfbuild.discovery.programs import probe, unique_by_target, version_key, which, which_matching
 from tfbuild.runner import Runner
 
@@ -207,8 +207,19 @@ PYTHON_PROBE = (
 )
 
 
-def find_python(runner: Runner, explicit: str, env: Mapping[str, str]) -> Python:
-    path = str(Path(explicit).expanduser()) if explicit else which("python3", env)
+def default_python(version: str = "") -> str | None:
+    """The Python configure uses when toolchain.python is empty: `python3.X` (the profile's
+    toolchain.python_version) or `python3` in the fixed system directories — never the shell's
+    PATH, so that a venv or pyenv shim that happens to run tfbuild never reaches PYTHON_BIN_PATH
+    (an action key): every machine with that system Python gets the same path."""
+    system = {"PATH": ":".join(SYSTEM_PATH)}
+    names = ([f"python{version}"] if version else []) + ["python3"]
+    return next((found for name in names if (found := which(name, system))), None)
+
+
+def find_python(runner: Runner, explicit: str, env: Mapping[str, str],
+                version: str = "") -> Python:
+    path = str(Path(explicit).expanduser()) if explicit else default_python(version)
     if not path or not os.path.exists(path):
         return Python(path=path or None)
     ok, out = probe(runner, [path, "-c", PYTHON_PROBE])

@@ -468,7 +468,14 @@ def check_network(ctx: Context) -> Iterable[Check]:
 COMMON: tuple[CheckFn, ...] = (check_python, check_clang, check_linkers_and_tools, check_bazel)
 CUDA: tuple[CheckFn, ...] = (check_cuda_versions, check_cuda_toolkit, check_ptxas, check_cudnn,
                              check_nccl_path, check_capabilities)
-TAIL: tuple[CheckFn, ...] = (check_gpus, check_machine, check_source, check_network)
+def check_cache_keys(ctx: Context) -> Iterable[Check]:
+    from tfbuild.doctor.cache_keys import check_cache_keys as rows  # imports configure's plan
+
+    yield from rows(ctx)
+
+
+TAIL: tuple[CheckFn, ...] = (check_gpus, check_machine, check_source, check_network,
+                             check_cache_keys)
 
 
 def check_cuda_disabled(ctx: Context) -> Iterable[Check]:

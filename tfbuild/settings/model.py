@@ -45,7 +45,9 @@ class ToolchainSettings:
     bazel_version: str = field(metadata=doc(
         "Expected Bazel version, or `from-source` to read the tree's `.bazelversion`."))
     python: str = field(metadata=doc(
-        "Python interpreter for configure (PYTHON_BIN_PATH). Empty: `python3` on PATH."))
+        "Python interpreter for PYTHON_BIN_PATH and `--python_path` (part of every action's cache "
+        "key). Empty: `python3.X` (toolchain.python_version) or `python3` in /usr/local/bin, "
+        "/usr/bin, /bin — never the shell's PATH, venv or pyenv shim."))
     python_version: str = field(metadata=doc(
         "HERMETIC_PYTHON_VERSION (x.y). Empty: the version of `toolchain.python`."))
 
