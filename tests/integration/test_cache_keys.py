@@ -1,0 +1,151 @@
+"""Builds a team can share: nothing of the invoking shell or user reaches Bazel's keys.
+
+Real Bazel (Debian's 4.2.3) on the tests' TF-shaped workspace, a real nginx HTTP cache on
+loopback, and a real second Unix user (uid 65534, via setpriv) with its own HOME, checkout,
+output root, state dir, venv and PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import ROOT, invoke
+from tests.helpers.nginx import Nginx
+from tests.integration.conftest import FIXTURE_WORKSPACE
+
+BAZEL_PROFILE = """extends = "cpu"
+[toolchain]
+clang_major = 16
+bazel = "/usr/bin/bazel-4"
+bazel_version = "4.2.3"
+[build]
+disk_cache = ""
+targets = ["//tensorflow:libtensorflow.so", "//tensorflow/tools/pip_package:wheel"]
+"""
+SECOND_UID = 65534
+
+
+def _build(source: Path, profile: Path, env: dict, *extra: str) -> subprocess.CompletedProcess:
+    proc = invoke(["build", "--profile", str(profile), "--source", str(source), *extra], env=env)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def _latest_log(state: Path) -> str:
+    logs = sorted(state.glob("*/logs/build-*.log"), key=lambda p: p.stat().st_mtime)
+    return logs[-1].read_text()
+
+
+def _process_kinds(dist: Path) -> dict:
+    return json.loads((dist / "manifest.json").read_text())["run"]["bazel_summary"]["process_kinds"]
+
+
+def _shell(base: Path, name: str) -> dict:
+    """One user's shell: its own HOME, state, output root, dist, temp dir and PATH entries."""
+    dirs = {key: base / name / key for key in ("home", "state", "root", "dist", "tmp", "bin")}
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    return {"HOME": str(dirs["home"]), "TFBUILD_STATE_DIR": str(dirs["state"]),
+            "TFBUILD_BUILD_OUTPUT_USER_ROOT": str(dirs["root"]),
+            "TFBUILD_BUILD_DIST_DIR": str(dirs["dist"]), "TMPDIR": str(dirs["tmp"]),
+            "PATH": f"{dirs['bin']}:{os.environ['PATH']}"}
+
+
+def test_rebuild_from_another_shell_executes_nothing_and_keeps_the_analysis_cache(tmp_path):
+    source = tmp_path / "tensorflow"
+    shutil.copytree(FIXTURE_WORKSPACE, source, symlinks=True)
+    profile = tmp_path / "team.toml"
+    profile.write_text(BAZEL_PROFILE)
+    env = _shell(tmp_path, "ann")
+    try:
+        _build(source, profile, env)
+        rc = source / ".tf_configure.bazelrc"
+        before = (rc.read_bytes(), rc.stat().st_mtime_ns)
+        other = dict(env, PATH=f"{tmp_path / 'venv-b' / 'bin'}:{env['PATH']}",
+                     LD_LIBRARY_PATH=str(tmp_path / "other-lib"), PYTHONPATH=str(tmp_path / "py"),
+                     TMPDIR=str(tmp_path), VIRTUAL_ENV=str(tmp_path / "venv-b"), LC_ALL="C.UTF-8")
+        _build(source, profile, other)
+        log = _latest_log(Path(env["TFBUILD_STATE_DIR"]))
+        assert "INFO: 1 process: 1 internal." in log  # Bazel's own summary: nothing executed
+        assert "discarding analysis cache" not in log
+        assert "0 packages loaded, 0 targets configured" in log
+        assert (rc.read_bytes(), rc.stat().st_mtime_ns) == before  # the rc was not rewritten
+    finally:
+        subprocess.run(["/usr/bin/bazel-4", f"--output_user_root={env['TFBUILD_BUILD_OUTPUT_USER_ROOT']}",
+                        "shutdown"], cwd=source, capture_output=True)
+
+
+def _second_user_venv(base: Path) -> Path:
+    """A venv at another path, of Debian's Python, that sees tfbuild's installed packages
+    (root's pyenv is not readable by another user)."""
+    venv = base / "venv"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    main_site = next((ROOT / ".venv" / "lib").glob("python3*/site-packages"))
+    (site / "tfbuild-tests.pth").write_text(f"import site; site.addsitedir({str(main_site)!r})\n")
+    return venv
+
+
+def _as_second_user(args: list[str], env: dict, venv: Path) -> subprocess.CompletedProcess:
+    argv = ["setpriv", f"--reuid={SECOND_UID}", f"--regid={SECOND_UID}", "--clear-groups",
+            str(venv / "bin" / "python"), "-m", "invoke", "--search-root", str(ROOT), *args]
+    full = {"PATH": env["PATH"], "TFBUILD_COLOR": "0", **env}
+    return subprocess.run(argv, env=full, cwd=env["HOME"], capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="a second user needs root and setpriv (util-linux)")
+def test_second_user_gets_only_remote_cache_hits_over_http(tmp_path):
+    server = Nginx(tmp_path / "nginx").start()
+    # The second user cannot enter pytest's 0700 temp dir: its files live in one of their own.
+    base = Path(tempfile.mkdtemp(prefix="tfbuild-user2-", dir="/tmp"))
+    profile_text = BAZEL_PROFILE + f'[remote]\ncache = "{server.url}"\n'
+    try:
+        first_src = tmp_path / "ann-checkout" / "tensorflow"
+        shutil.copytree(FIXTURE_WORKSPACE, first_src, symlinks=True)
+        (tmp_path / "team.toml").write_text(profile_text)
+        ann = _shell(tmp_path, "ann")
+        _build(first_src, tmp_path / "team.toml", ann)
+        first = _process_kinds(Path(ann["TFBUILD_BUILD_DIST_DIR"]) / "team")
+        assert set(first) - {"internal", "remote cache hit"}, first  # real work was done
+        assert server.stored_objects() > 0
+
+        bob = _shell(base, "bob")
+        bob_src = base / "bob" / "work" / "tf-checkout"
+        shutil.copytree(FIXTURE_WORKSPACE, bob_src, symlinks=True)
+        (base / "team.toml").write_text(profile_text)
+        venv = _second_user_venv(base)
+        bob["PATH"] = f"{venv / 'bin'}:{bob['PATH']}"
+        bob.update(LD_LIBRARY_PATH=str(base / "lib"), PYTHONPATH=str(base / "py"),
+                   VIRTUAL_ENV=str(venv))
+        subprocess.run(["chown", "-R", f"{SECOND_UID}:{SECOND_UID}", str(base)], check=True)
+        os.chmod(base, 0o755)
+        proc = _as_second_user(["build", "--profile", str(base / "team.toml"), "--source",
+                                str(bob_src)], bob, venv)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stderr
+        kinds = _process_kinds(Path(bob["TFBUILD_BUILD_DIST_DIR"]) / "team")
+        assert kinds.get("remote cache hit", 0) == sum(
+            n for k, n in first.items() if k != "internal"), (first, kinds)
+        assert set(kinds) <= {"remote cache hit", "internal"}, kinds  # 100% hits
+        a = Path(ann["TFBUILD_BUILD_DIST_DIR"]) / "team"
+        b = Path(bob["TFBUILD_BUILD_DIST_DIR"]) / "team"
+        diff = invoke(["manifest", "--diff", str(a), str(b)])
+        assert "action keys can match" in diff.stdout, diff.stdout
+    finally:
+        server.stop()
+        for root, src in ((tmp_path / "ann" / "root", tmp_path / "ann-checkout" / "tensorflow"),
+                          (base / "bob" / "root", base / "bob" / "work" / "tf-checkout")):
+            if src.exists():
+                subprocess.run(["/usr/bin/bazel-4", f"--output_user_root={root}", "shutdown"],
+                               cwd=src, capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
