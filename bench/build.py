@@ -2,7 +2,11 @@
 
 1. `invoke build` when nothing changed, against raw `bazel build` with the same flags, on the
    tests' TF-shaped workspace (Debian's Bazel 4.2.3): what tfbuild's doctor, configure, patch,
-   collection and manifest add to a no-op build.
+   collection and manifest add to a no-op build (goal: at most 0.3 s added).
+1b. Team caches, with nginx on loopback: actions executed when the same user rebuilds from a
+   shell with another PATH, LD_LIBRARY_PATH, PYTHONPATH and TMPDIR (goal 0), and the remote
+   cache hit rate of a second Unix user with its own HOME, checkout, output root, state dir,
+   venv and PATH (goal 100%).
 2. The log pipeline (tfbuild.build.progress.LogPipeline) in lines per second on a large
    synthetic Bazel log, in-process and end to end through the runner reading `cat`'s pipe,
    against a bare read-and-write loop and against `cat` alone. It must keep up with any Bazel
@@ -96,13 +100,99 @@ def noop_build(repeat: int) -> None:
         import json
 
         bazel_argv = json.loads(manifest)["bazel"]["argv"]
-        bazel_env = {**os.environ, **json.loads(manifest)["bazel"]["environment"]}
+        recorded = json.loads(manifest)["bazel"]
+        bazel_env = {**os.environ, **recorded["environment"]}
+        for name in recorded.get("unset_environment", []):
+            bazel_env.pop(name, None)
         tfbuild_times = time_command(argv, repeat, env=env)
         bazel_times = time_command(bazel_argv, repeat, env=bazel_env, cwd=ws)
         report("invoke build (no-op)", tfbuild_times, "raw bazel build (no-op)", bazel_times)
+        import statistics
+
+        added = statistics.median(tfbuild_times) - statistics.median(bazel_times)
+        print(f"{'  added by tfbuild':<40} {added * 1000:8.1f} ms   (goal: at most 300 ms)")
         subprocess.run(["/usr/bin/bazel-4", f"--output_user_root={root}", "shutdown"], cwd=ws,
                        capture_output=True)
     finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+TEAM_PROFILE = """extends = "cpu"
+[toolchain]
+clang_major = 16
+bazel = "/usr/bin/bazel-4"
+bazel_version = "4.2.3"
+[build]
+disk_cache = ""
+[remote]
+cache = "{url}"
+"""
+
+
+def _kinds(dist: Path) -> dict:
+    import json
+
+    return json.loads((dist / "manifest.json").read_text())["run"]["bazel_summary"]["process_kinds"]
+
+
+def _executed(kinds: dict) -> int:
+    return sum(n for kind, n in kinds.items() if kind not in ("internal", "remote cache hit",
+                                                              "disk cache hit"))
+
+
+def team_cache() -> None:
+    """A second shell and a second Unix user building the same team profile: actions executed
+    after the shell changed (goal 0), the second user's remote-hit rate (goal 100%)."""
+    from tests.helpers import users
+    from tests.helpers.nginx import Nginx
+
+    work = Path(tempfile.mkdtemp(prefix="tfbuild-bench-team-", dir="/tmp"))
+    os.chmod(work, 0o755)  # the second user enters its own folder below
+    server = Nginx(work / "nginx").start()
+    try:
+        profile = work / "team.toml"
+        profile.write_text(TEAM_PROFILE.format(url=server.url))
+        ann_src = work / "ann-checkout" / "tensorflow"
+        shutil.copytree(FIXTURE, ann_src, symlinks=True)
+        ann = {**os.environ, **users.shell(work, "ann"), "TFBUILD_COLOR": "0"}
+        argv = [*INVOKE, "build", "--profile", str(profile), "--source", str(ann_src)]
+        subprocess.run(argv, env=ann, check=True, capture_output=True)
+        first = _kinds(Path(ann["TFBUILD_BUILD_DIST_DIR"]) / "team")
+        other_shell = {**ann, "PATH": f"{work / 'venv-b' / 'bin'}:{ann['PATH']}",
+                       "LD_LIBRARY_PATH": str(work / "lib"), "PYTHONPATH": str(work / "py"),
+                       "TMPDIR": str(work)}
+        subprocess.run(argv, env=other_shell, check=True, capture_output=True)
+        after_shell = _kinds(Path(ann["TFBUILD_BUILD_DIST_DIR"]) / "team")
+        print(f"{'actions executed after a shell change':<40} {_executed(after_shell):8d}   "
+              f"first build: {_executed(first):8d} executed   (goal 0)")
+        if not users.AVAILABLE:
+            print(f"second user: skipped ({users.WHY_NOT})")
+            return
+        user2 = work / "user2"
+        bob = users.shell(user2, "bob")
+        bob_src = user2 / "bob" / "work" / "tf"
+        shutil.copytree(FIXTURE, bob_src, symlinks=True)
+        shutil.copy(profile, user2 / "team.toml")
+        venv = users.second_user_venv(user2)
+        bob["PATH"] = f"{venv / 'bin'}:{bob['PATH']}"
+        users.hand_over(user2)
+        proc = users.invoke_as_second_user(["build", "--profile", str(user2 / "team.toml"),
+                                            "--source", str(bob_src)], bob, venv)
+        if proc.returncode != 0:
+            print(f"second user's build failed:\n{proc.stderr[-2000:]}")
+            return
+        kinds = _kinds(Path(bob["TFBUILD_BUILD_DIST_DIR"]) / "team")
+        hits = kinds.get("remote cache hit", 0)
+        total = hits + _executed(kinds)
+        print(f"{'second user: remote cache hits':<40} {hits:8d} of {total} actions   "
+              f"rate {hits / max(total, 1):6.1%}   first user executed {_executed(first)}   "
+              "(goal 100%)")
+        subprocess.run(["/usr/bin/bazel-4", f"--output_user_root={bob['TFBUILD_BUILD_OUTPUT_USER_ROOT']}",
+                        "shutdown"], cwd=bob_src, capture_output=True)
+    finally:
+        server.stop()
+        subprocess.run(["/usr/bin/bazel-4", f"--output_user_root={work / 'ann' / 'root'}",
+                        "shutdown"], cwd=work / "ann-checkout" / "tensorflow", capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -114,6 +204,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.skip_bazel:
         noop_build(args.repeat)
+        team_cache()
     with tempfile.TemporaryDirectory() as tmp:
         log_file = Path(tmp) / "bazel.log"
         synthetic_log(log_file, args.lines)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import ROOT, invoke
+from tests.helpers import users
+from tests.helpers.cli import invoke
 from tests.helpers.nginx import Nginx
 from tests.integration.conftest import FIXTURE_WORKSPACE
 
@@ -29,7 +30,6 @@ bazel_version = "4.2.3"
 disk_cache = ""
 targets = ["//tensorflow:libtensorflow.so", "//tensorflow/tools/pip_package:wheel"]
 """
-SECOND_UID = 65534
 
 
 def _build(source: Path, profile: Path, env: dict, *extra: str) -> subprocess.CompletedProcess:
@@ -48,23 +48,12 @@ def _process_kinds(dist: Path) -> dict:
     return json.loads((dist / "manifest.json").read_text())["run"]["bazel_summary"]["process_kinds"]
 
 
-def _shell(base: Path, name: str) -> dict:
-    """One user's shell: its own HOME, state, output root, dist, temp dir and PATH entries."""
-    dirs = {key: base / name / key for key in ("home", "state", "root", "dist", "tmp", "bin")}
-    for path in dirs.values():
-        path.mkdir(parents=True, exist_ok=True)
-    return {"HOME": str(dirs["home"]), "TFBUILD_STATE_DIR": str(dirs["state"]),
-            "TFBUILD_BUILD_OUTPUT_USER_ROOT": str(dirs["root"]),
-            "TFBUILD_BUILD_DIST_DIR": str(dirs["dist"]), "TMPDIR": str(dirs["tmp"]),
-            "PATH": f"{dirs['bin']}:{os.environ['PATH']}"}
-
-
 def test_rebuild_from_another_shell_executes_nothing_and_keeps_the_analysis_cache(tmp_path):
     source = tmp_path / "tensorflow"
     shutil.copytree(FIXTURE_WORKSPACE, source, symlinks=True)
     profile = tmp_path / "team.toml"
     profile.write_text(BAZEL_PROFILE)
-    env = _shell(tmp_path, "ann")
+    env = users.shell(tmp_path, "ann")
     try:
         _build(source, profile, env)
         rc = source / ".tf_configure.bazelrc"
@@ -83,27 +72,7 @@ def test_rebuild_from_another_shell_executes_nothing_and_keeps_the_analysis_cach
                         "shutdown"], cwd=source, capture_output=True)
 
 
-def _second_user_venv(base: Path) -> Path:
-    """A venv at another path, of Debian's Python, that sees tfbuild's installed packages
-    (root's pyenv is not readable by another user)."""
-    venv = base / "venv"
-    subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = next((venv / "lib").glob("python3*/site-packages"))
-    main_site = next((ROOT / ".venv" / "lib").glob("python3*/site-packages"))
-    (site / "tfbuild-tests.pth").write_text(f"import site; site.addsitedir({str(main_site)!r})\n")
-    return venv
-
-
-def _as_second_user(args: list[str], env: dict, venv: Path) -> subprocess.CompletedProcess:
-    argv = ["setpriv", f"--reuid={SECOND_UID}", f"--regid={SECOND_UID}", "--clear-groups",
-            str(venv / "bin" / "python"), "-m", "invoke", "--search-root", str(ROOT), *args]
-    full = {"PATH": env["PATH"], "TFBUILD_COLOR": "0", **env}
-    return subprocess.run(argv, env=full, cwd=env["HOME"], capture_output=True, text=True,
-                          timeout=600)
-
-
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
-                    reason="a second user needs root and setpriv (util-linux)")
+@pytest.mark.skipif(not users.AVAILABLE, reason=users.WHY_NOT)
 def test_second_user_gets_only_remote_cache_hits_over_http(tmp_path):
     server = Nginx(tmp_path / "nginx").start()
     # The second user cannot enter pytest's 0700 temp dir: its files live in one of their own.
@@ -113,23 +82,22 @@ def test_second_user_gets_only_remote_cache_hits_over_http(tmp_path):
         first_src = tmp_path / "ann-checkout" / "tensorflow"
         shutil.copytree(FIXTURE_WORKSPACE, first_src, symlinks=True)
         (tmp_path / "team.toml").write_text(profile_text)
-        ann = _shell(tmp_path, "ann")
+        ann = users.shell(tmp_path, "ann")
         _build(first_src, tmp_path / "team.toml", ann)
         first = _process_kinds(Path(ann["TFBUILD_BUILD_DIST_DIR"]) / "team")
         assert set(first) - {"internal", "remote cache hit"}, first  # real work was done
         assert server.stored_objects() > 0
 
-        bob = _shell(base, "bob")
+        bob = users.shell(base, "bob")
         bob_src = base / "bob" / "work" / "tf-checkout"
         shutil.copytree(FIXTURE_WORKSPACE, bob_src, symlinks=True)
         (base / "team.toml").write_text(profile_text)
-        venv = _second_user_venv(base)
+        venv = users.second_user_venv(base)
         bob["PATH"] = f"{venv / 'bin'}:{bob['PATH']}"
         bob.update(LD_LIBRARY_PATH=str(base / "lib"), PYTHONPATH=str(base / "py"),
                    VIRTUAL_ENV=str(venv))
-        subprocess.run(["chown", "-R", f"{SECOND_UID}:{SECOND_UID}", str(base)], check=True)
-        os.chmod(base, 0o755)
-        proc = _as_second_user(["build", "--profile", str(base / "team.toml"), "--source",
+        users.hand_over(base)
+        proc = users.invoke_as_second_user(["build", "--profile", str(base / "team.toml"), "--source",
                                 str(bob_src)], bob, venv)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "Traceback" not in proc.stderr

@@ -70,7 +70,8 @@ def run_configure(profile: ResolvedProfile, *, source: str | Path | None = None,
     settings = profile.settings
     src = paths.source_dir(settings, source)
     require_tf_tree(src)
-    facts, rows = diagnose(profile, source=src, runner=runner or Runner(echo=False))
+    facts, rows = diagnose(profile, source=src, runner=runner or Runner(echo=False),
+                           probe_cache=not dry_run)
     if not force:
         refuse_if_blocked(rows, "configure", NOT_BLOCKING_CONFIGURE)
     warn_failures(rows, NOT_BLOCKING_CONFIGURE)

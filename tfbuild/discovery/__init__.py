@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from tfbuild.discovery import cuda, network, system, toolchain
+from tfbuild.discovery import cuda, network, probecache, system, toolchain
 from tfbuild.discovery.facts import Facts
 from tfbuild.paths import cuda_shim_dir, expand
 from tfbuild.runner import Runner
@@ -15,7 +15,16 @@ from tfbuild.settings.model import Settings
 
 
 def discover(settings: Settings, *, source_dir: Path | None, runner: Runner | None = None,
-             env: Mapping[str, str] | None = None, network_probes: bool = False) -> Facts:
+             env: Mapping[str, str] | None = None, network_probes: bool = False,
+             cache: Path | None = None) -> Facts:
+    """`cache`: the probe cache file (probecache); None probes everything afresh."""
+    with probecache.using(cache):
+        return _discover(settings, source_dir=source_dir, runner=runner, env=env,
+                         network_probes=network_probes)
+
+
+def _discover(settings: Settings, *, source_dir: Path | None, runner: Runner | None,
+              env: Mapping[str, str] | None, network_probes: bool) -> Facts:
     env = dict(os.environ if env is None else env)
     runner = runner or Runner(echo=False)
     tc = settings.toolchain

@@ -25,7 +25,7 @@ def _first(patterns: Iterable[str]) -> str | None:
 def _tool_version(runner: Runner, path: str | None) -> str | None:
     if not path or not os.path.exists(path):
         return None
-    ok, out = probe(runner, [path, "--version"])
+    ok, out = probe(runner, [path, "--version"], depends_on=[path])
     return versions.cuda_tools(out) if ok else None
 
 

@@ -3,23 +3,36 @@ work is a finding, not a crash."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from tfbuild.discovery import probecache
 from tfbuild.errors import TfbuildError
 from tfbuild.runner import Runner
 
 
 def probe(runner: Runner, argv: Sequence[str], *, cwd: str | Path | None = None,
           timeout: float = 20, input: str | None = None,
-          env: Mapping[str, str | None] | None = None) -> tuple[bool, str]:
-    """Run a probe; (succeeded, stdout+stderr). Never raises for a missing or failing tool."""
+          env: Mapping[str, str | None] | None = None,
+          depends_on: Sequence[str | Path] = (), cache_key: str | None = None) -> tuple[bool, str]:
+    """Run a probe; (succeeded, stdout+stderr). Never raises for a missing or failing tool.
+
+    With `depends_on` (the files whose identity decides the answer) and an active probe cache,
+    a remembered success is returned without running anything; `cache_key` replaces the argv as
+    the key when the argv holds temporary paths."""
+    cache = probecache.active() if depends_on else None
+    key = cache_key or json.dumps([list(map(str, argv)), str(cwd or ""), input])
+    if cache and (output := cache.get(key, depends_on)) is not None:
+        return True, output
     try:
         result = runner.run(argv, cwd=cwd, check=False, timeout=timeout, input=input, env=env)
     except TfbuildError as exc:
         return False, str(exc)
+    if cache and result.ok:
+        cache.put(key, depends_on, result.output)
     return result.ok, result.output
 
 

@@ -19,6 +19,9 @@ from tfbuild.runner import Runner
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LIBCXX_TRIPLE_DIR = "lib/x86_64-unknown-linux-gnu"
+HEADER_DIRS = ("/usr/include", "/usr/include/c++", "/usr/lib/gcc/x86_64-linux-gnu",
+               "/usr/include/x86_64-linux-gnu/c++")
+DPKG_STATUS = "/var/lib/dpkg/status"
 CXX_PROBE = "#include <memory>\n\nint main() { return 0; }\n"
 
 
@@ -96,7 +99,7 @@ def find_clang(runner: Runner, *, explicit: str, prefix: str, major: int,
     for path in clang_candidates(explicit=explicit, prefix=prefix, major=major, env=env):
         if not os.path.exists(path):
             continue
-        ok, out = probe(runner, [path, "--version"])
+        ok, out = probe(runner, [path, "--version"], depends_on=[path])
         candidates.append((path, versions.clang(out) if ok else None))
     if not candidates:
         return Clang(**prefix_facts)
@@ -104,7 +107,8 @@ def find_clang(runner: Runner, *, explicit: str, prefix: str, major: int,
                   candidates[0])
     path, version = chosen
     compiles, error = _compiles_cxx(runner, path)
-    _, search_out = probe(runner, [path, "-E", "-xc++", "-", "-v"], input="")
+    _, search_out = probe(runner, [path, "-E", "-xc++", "-", "-v"], input="",
+                          depends_on=header_dependencies(path))
     include_dirs, gcc_installation = parse_search_list(search_out)
     return Clang(
         path=path,
@@ -120,12 +124,20 @@ def find_clang(runner: Runner, *, explicit: str, prefix: str, major: int,
     )
 
 
+def header_dependencies(clang: str) -> list[str]:
+    """What a compile check's answer depends on: the compiler and the directories that gain or
+    lose entries when headers or a GCC installation are added or removed."""
+    real = Path(os.path.realpath(clang))
+    return [clang, str(real.parent.parent / "lib"), *HEADER_DIRS]
+
+
 def _compiles_cxx(runner: Runner, clang: str) -> tuple[bool, str]:
     """The notes' check: `clang test.cpp` with `#include <memory>` and no extra flags."""
     with tempfile.TemporaryDirectory(prefix="tfbuild-clang-") as tmp:
         source = Path(tmp) / "test.cpp"
         source.write_text(CXX_PROBE)
-        ok, out = probe(runner, [clang, "-c", str(source), "-o", str(Path(tmp) / "test.o")])
+        ok, out = probe(runner, [clang, "-c", str(source), "-o", str(Path(tmp) / "test.o")],
+                        depends_on=header_dependencies(clang), cache_key=f"compiles-cxx {clang}")
     return ok, "" if ok else out.strip()[-600:]
 
 
@@ -137,7 +149,7 @@ def find_lld(runner: Runner, clang: Clang, major: int, env: Mapping[str, str]) -
             paths.append(str(base / "ld.lld"))
     paths += [p for p in (which("ld.lld", env), which(f"ld.lld-{major}", env)) if p]
     for path in unique_by_target(paths):
-        ok, out = probe(runner, [path, "--version"])
+        ok, out = probe(runner, [path, "--version"], depends_on=[path])
         if ok:
             return Tool("ld.lld", path, versions.lld(out))
     return Tool("ld.lld")
@@ -148,7 +160,7 @@ def find_versioned(runner: Runner, base: str, major: int, env: Mapping[str, str]
     for name in (f"{base}-{major}", base):
         path = which(name, env)
         if path:
-            ok, out = probe(runner, [path, "--version"])
+            ok, out = probe(runner, [path, "--version"], depends_on=[path])
             return Tool(f"{base}-{major}", path, versions.gcc(out) if ok else None)
     return Tool(f"{base}-{major}")
 
@@ -157,7 +169,7 @@ def find_patchelf(runner: Runner, env: Mapping[str, str]) -> Tool:
     path = which("patchelf", env)
     if not path:
         return Tool("patchelf")
-    ok, out = probe(runner, [path, "--version"])
+    ok, out = probe(runner, [path, "--version"], depends_on=[path])
     return Tool("patchelf", path, versions.patchelf(out) if ok else None)
 
 
@@ -176,7 +188,9 @@ def find_bazel(runner: Runner, *, explicit: str, source_dir: Path | None,
     if not path or not probe_version:
         return Bazel(path=path)
     cwd = source_dir if source_dir and os.path.isdir(source_dir) else None
-    ok, out = probe(runner, [path, "--version"], cwd=cwd, timeout=20)  # bazelisk offline retries ~30 s
+    bazelversion = [Path(cwd) / ".bazelversion"] if cwd else []
+    ok, out = probe(runner, [path, "--version"], cwd=cwd, timeout=20,  # bazelisk offline retries ~30 s
+                    depends_on=[path, Path(path).parent, *bazelversion])
     if not ok:
         return Bazel(path=path, error=ANSI.sub("", out).strip()[-800:])
     found = versions.bazel(out)
@@ -190,11 +204,13 @@ def find_bazel(runner: Runner, *, explicit: str, source_dir: Path | None,
 
 def _dpkg_version(runner: Runner, path: str) -> str | None:
     """Debian's bazel-bootstrap binary reports `bazel no_version`; its package knows."""
-    ok, out = probe(runner, ["dpkg-query", "-S", os.path.realpath(path)])
+    ok, out = probe(runner, ["dpkg-query", "-S", os.path.realpath(path)],
+                    depends_on=[path, DPKG_STATUS])
     if not ok or ":" not in out:
         return None
     package = out.split(":", 1)[0].strip()
-    ok, out = probe(runner, ["dpkg-query", "-W", "-f=${Version}", package])
+    ok, out = probe(runner, ["dpkg-query", "-W", "-f=${Version}", package],
+                    depends_on=[DPKG_STATUS])
     if not ok:
         return None
     match = re.match(r"(\d+\.\d+\.\d+)", out.strip())
@@ -222,7 +238,7 @@ def find_python(runner: Runner, explicit: str, env: Mapping[str, str],
     path = str(Path(explicit).expanduser()) if explicit else default_python(version)
     if not path or not os.path.exists(path):
         return Python(path=path or None)
-    ok, out = probe(runner, [path, "-c", PYTHON_PROBE])
+    ok, out = probe(runner, [path, "-c", PYTHON_PROBE], depends_on=[path])
     if not ok:
         return Python(path=path)
     try:

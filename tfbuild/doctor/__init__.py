@@ -13,12 +13,18 @@ from tfbuild.doctor.report import as_json, print_table
 from tfbuild.runner import Runner
 from tfbuild.settings import ResolvedProfile, resolve
 
+PROBE_CACHE = "probe-cache.json"
+
 
 def diagnose(profile: ResolvedProfile, *, source: str | Path | None = None,
-             runner: Runner | None = None, network: bool = False) -> tuple[Facts, list[Check]]:
+             runner: Runner | None = None, network: bool = False,
+             probe_cache: bool = True) -> tuple[Facts, list[Check]]:
+    """Discover and check. `probe_cache`: reuse (and update) remembered probe results in the
+    state root (False for dry runs, which write nothing)."""
     source_dir = paths.source_dir(profile.settings, source)
     facts = discover(profile.settings, source_dir=source_dir, runner=runner or Runner(echo=False),
-                     network_probes=network)
+                     network_probes=network,
+                     cache=paths.state_root() / PROBE_CACHE if probe_cache else None)
     return facts, run_checks(profile.settings, facts)
 
 
