@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from tfbuild.discovery import cuda, network, probecache, system, toolchain
+from tfbuild.discovery import cuda, probecache, system, toolchain
 from tfbuild.discovery.facts import Facts
 from tfbuild.paths import cuda_shim_dir, expand
 from tfbuild.runner import Runner
@@ -63,5 +63,7 @@ def _discover(settings: Settings, *, source_dir: Path | None, runner: Runner | N
         )
     facts["gpus"] = system.find_gpus(runner, env)
     if network_probes:
+        from tfbuild.discovery import network  # requests: loaded only when probing the network
+
         facts.update(network=network.probe_all(settings), network_checked=True)
     return Facts(**facts)
