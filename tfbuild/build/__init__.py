@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfbuild import cachekeys, console, environment, paths, patching, sizing
+from tfbuild.build import account as account_mod
 from tfbuild.build import artifacts as artifacts_mod
 from tfbuild.build import manifest as manifest_mod
+from tfbuild.build.account_files import RunFiles
 from tfbuild.build.command import BazelCommand, BuildRequest, fetch_rules_python, plan_command
 from tfbuild.build.diagnose import diagnose, error_tail
 from tfbuild.build.lock import build_lock
@@ -158,10 +160,16 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
             durations["pip_mirror_s"] = time.monotonic() - t
 
         log_path = _log_path(state)
+        run_files = RunFiles.beside(log_path)
         t = time.monotonic()
-        pipeline = _run_bazel(cmd, src, env, log_path, runner)
+        try:
+            pipeline = _run_bazel(dataclasses.replace(cmd, run_options=run_files.bazel_options()),
+                                  src, env, log_path, runner)
+        finally:
+            run_files.keep_bep(_all_secrets(runner))
         summary = pipeline.summary
         durations["bazel_s"] = time.monotonic() - t
+        account = _account(run_files, summary, cmd)
         if not summary.succeeded:
             raise _failure(log_path, pipeline)
 
@@ -179,7 +187,9 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
             run={"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(),
                  "log": str(log_path), "durations": {k: round(v, 2) for k, v in durations.items()},
                  "bazel_summary": {"processes": summary.processes,
-                                   "process_kinds": summary.process_kinds}},
+                                   "process_kinds": summary.process_kinds},
+                 "account": {**account.as_dict(), "files": {"build_events": str(run_files.bep),
+                                                            "profile": str(run_files.profile)}}},
         )
         manifest_path = dist / manifest_mod.MANIFEST
         manifest_mod.write(manifest_path, manifest)
@@ -188,6 +198,26 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
                     + ", ".join(f"{n} {k}" for k, n in summary.process_kinds.items()) + ")")
     console.note(f"    manifest: {manifest_path}\n    log: {log_path}")
     return BuildResult(dist, manifest_path, log_path, summary, cmd)
+
+
+def _all_secrets(runner: Runner) -> list[str]:
+    """The runner's secrets and, for a `Name=value` header, the value alone (how it appears in
+    the environment variable Bazel's client passes on)."""
+    return [*runner.secrets, *(s.partition("=")[2] for s in runner.secrets if "=" in s)]
+
+
+def _account(run_files: RunFiles, summary: BuildSummary, cmd: BazelCommand) -> account_mod.Account:
+    """Bazel's own account of the build, from its build events and profile, printed."""
+    bep, profile, problems = run_files.read()
+    result = account_mod.make_account(bep, profile, summary.process_kinds or None,
+                                      options=cmd.options)
+    console.step(f"Bazel's account of this build (build events and profile beside the log: "
+                 f"{run_files.bep.name}, {run_files.profile.name})")
+    for line in account_mod.lines(result):
+        console.plain(f"    {line}")
+    for note in [*problems, *result.notes]:
+        console.note(f"    note: {note}")
+    return result
 
 
 def _offline(settings, src: Path, request: BuildRequest) -> BuildRequest:

@@ -31,10 +31,15 @@ class BazelCommand:
     targets: tuple[str, ...]
     secret_options: tuple[str, ...] = ()  # e.g. --remote_header=...; never shown or recorded
     secret_note: str = ""  # where the secret options come from, for display
+    # This run's output files (build events, profile): first, so a --bazel-opt can override
+    # them; left out of the recorded argv, so that identical builds record identical commands.
+    run_options: tuple[str, ...] = ()
 
-    def argv(self, *, with_secrets: bool = True) -> list[str]:
+    def argv(self, *, with_secrets: bool = True, with_run_options: bool = True) -> list[str]:
         extra = list(self.secret_options) if with_secrets else []
-        return [self.bazel, *self.startup, self.command, *self.options, *extra, *self.targets]
+        run = list(self.run_options) if with_run_options else []
+        return [self.bazel, *self.startup, self.command, *run, *self.options, *extra,
+                *self.targets]
 
     def shell(self, cwd: Path, env: Mapping[str, str | None]) -> str:
         """Copy-pasteable: cd, the environment (None: unset), the command (secrets shown as
