@@ -103,8 +103,54 @@ def test_second_build_is_a_noop_for_bazel(tf_workspace):
     assert "INFO: 1 process: 1 internal." in log  # Bazel's own summary: nothing executed
     assert "0 packages loaded, 0 targets configured" in log  # analysis cache kept
     assert "discarding analysis cache" not in log
+    assert "has changed" not in log  # the per-build BEP/profile paths are not build options
     assert "Starting local Bazel server" not in proc.stdout + proc.stderr + log
     assert rc.stat().st_mtime_ns == mtime
+    assert "actions: 0 executed locally, 0 remote cache hits, 0 disk cache hits, 1 internal " \
+        "(1 in all)" in proc.stdout
+
+
+def _manifest(ws) -> dict:
+    return json.loads((ws["source"].parent / "dist" / "tfs" / "manifest.json").read_text())
+
+
+def test_the_build_account_is_printed_and_kept_with_disk_cache_hits(tf_workspace, tmp_path):
+    ws = tf_workspace
+    profile = write_profile(ws)
+    disk = ("--set", f"build.disk_cache={tmp_path / 'disk-cache'}")
+    first = build(ws, profile, *disk)
+    assert first.returncode == 0, first.stderr
+    out = first.stdout
+    assert "Bazel's account of this build" in out
+    assert "actions: 3 executed locally, 0 remote cache hits, 0 disk cache hits, 1 internal " \
+        "(4 in all)" in out
+    assert "s  Executing genrule //tensorflow:libtensorflow_framework.so" in out
+    account = _manifest(ws)["run"]["account"]
+    assert account["actions"]["runners"] == {"internal": 1, "linux-sandbox": 3}
+    assert account["sources"] == {"counts": "bep:buildToolLogs[process stats]",
+                                  "wall": "bep:started/finished",
+                                  "critical_path": "profile:critical path component",
+                                  "slowest": "profile:action processing"}
+    assert 0 < account["critical_path_s"] <= account["wall_s"]
+    slowest = {a["action"] for a in account["slowest_actions"]}
+    assert {"Executing genrule //tensorflow:libtensorflow_framework.so",
+            "Executing genrule //tensorflow:libtensorflow.so",
+            "Executing genrule //tensorflow/tools/pip_package:wheel"} <= slowest
+    log = Path(_manifest(ws)["run"]["log"])
+    files = account["files"]
+    assert files == {"build_events": str(log.with_suffix(".bep.json")),
+                     "profile": str(log.with_name(log.stem + ".profile.json.gz"))}
+    assert [p.name for p in log.parent.iterdir() if p.name.startswith(".")] == []  # raw BEP gone
+    # the recorded command is the one Bazel's caches see: no per-build file names in it
+    assert not any("build_event" in a or "--profile" in a for a in _manifest(ws)["bazel"]["argv"])
+
+    bazel(ws["source"], ws["root"], "clean")
+    again = build(ws, profile, *disk)
+    assert again.returncode == 0, again.stderr
+    assert "actions: 0 executed locally, 0 remote cache hits, 3 disk cache hits, 1 internal " \
+        "(4 in all)" in again.stdout
+    assert "disk cache hits as \"remote cache hit\"" in again.stdout  # Bazel 4.2.3's naming
+    assert _manifest(ws)["run"]["account"]["actions"]["disk_cache_hits"] == 3
 
 
 def test_failing_target_is_diagnosed(tf_workspace):
@@ -187,10 +233,18 @@ def test_remote_http_cache_gives_full_hits_and_keeps_the_header_secret(tf_worksp
         kinds = manifest["run"]["bazel_summary"]["process_kinds"]
         assert kinds.get("remote cache hit", 0) > 0
         assert set(kinds) <= {"remote cache hit", "internal"}, kinds  # 100% of the real work
+        actions = manifest["run"]["account"]["actions"]
+        assert (actions["remote_cache_hits"], actions["executed_locally"],
+                actions["disk_cache_hits"]) == (3, 0, 0)
+        assert "actions: 0 executed locally, 3 remote cache hits, 0 disk cache hits" in second.stdout
         written = [latest_log(ws), (dist / "manifest.json").read_text(),
                    (ws["source"] / ".tf_configure.bazelrc").read_text(),
                    first.stdout, first.stderr, second.stdout, second.stderr,
-                   *(p.read_text() for p in ws["state"].glob("*/environment.*"))]
+                   *(p.read_text() for p in ws["state"].glob("*/environment.*")),
+                   *(p.read_text() for p in ws["state"].glob("*/logs/*.bep.json"))]
+        beps = [p.read_text() for p in ws["state"].glob("*/logs/*.bep.json")]
+        assert len(beps) == 2 and all("--remote_header=***" in text for text in beps)
+        assert all("CACHE_AUTH_HEADER=***" in text for text in beps)  # the client env, masked
         assert not any(secret in text for text in written)
         assert manifest["remote"]["header_env"] == "CACHE_AUTH_HEADER"
         assert f"--remote_cache={server.url}" in manifest["bazel"]["argv"]
