@@ -2,7 +2,9 @@
 
 1. `invoke build` when nothing changed, against raw `bazel build` with the same flags, on the
    tests' TF-shaped workspace (Debian's Bazel 4.2.3): what tfbuild's doctor, configure, patch,
-   collection and manifest add to a no-op build (goal: at most 0.3 s added).
+   collection and manifest add to a no-op build (goal: at most 0.3 s added); and raw
+   `bazel build` with the build account's files (BEP and profile) against the same
+   without them.
 1b. Team caches, with nginx on loopback: actions executed when the same user rebuilds from a
    shell with another PATH, LD_LIBRARY_PATH, PYTHONPATH and TMPDIR (goal 0), and the remote
    cache hit rate of a second Unix user with its own HOME, checkout, output root, state dir,
@@ -111,6 +113,10 @@ def noop_build(repeat: int) -> None:
 
         added = statistics.median(tfbuild_times) - statistics.median(bazel_times)
         print(f"{'  added by tfbuild':<40} {added * 1000:8.1f} ms   (goal: at most 300 ms)")
+        account_times = time_command(_with_account_files(bazel_argv, work), repeat,
+                                     env=bazel_env, cwd=ws)
+        report("raw bazel + BEP and profile (no-op)", account_times, "raw bazel build (no-op)",
+               bazel_times)
         subprocess.run(["/usr/bin/bazel-4", f"--output_user_root={root}", "shutdown"], cwd=ws,
                        capture_output=True)
     finally:
@@ -194,6 +200,14 @@ def team_cache() -> None:
         subprocess.run(["/usr/bin/bazel-4", f"--output_user_root={work / 'ann' / 'root'}",
                         "shutdown"], cwd=work / "ann-checkout" / "tensorflow", capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _with_account_files(argv: list[str], work: Path) -> list[str]:
+    """The recorded Bazel command plus the build account's output flags, as invoke build adds
+    them (after the command name)."""
+    at = argv.index("build") + 1
+    return [*argv[:at], f"--build_event_json_file={work / 'bench.bep.json'}",
+            f"--profile={work / 'bench.profile.json.gz'}", *argv[at:]]
 
 
 def main() -> None:
