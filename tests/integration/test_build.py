@@ -83,6 +83,13 @@ def test_artifacts_hashes_and_manifest(tf_workspace):
     assert manifest["bazel"]["environment"]["TF_ENABLE_ONEDNN_OPTS"] == "0"
     assert {a["name"]: a["sha256"] for a in manifest["artifacts"] if a["sha256"]} == sums
     assert manifest["run"]["durations"]["bazel_s"] > 0
+    # auditwheel's verdict on the wheel, printed and kept (the fixture's .so needs only libc)
+    wheel = manifest["wheel"]
+    assert (wheel["file"], wheel["policy"], wheel["external_libs"], wheel["error"]) == (
+        "tensorflow-2.18.1-py3-none-any.whl", "manylinux_2_5_x86_64", {}, None)
+    assert wheel["tool"].startswith("auditwheel ")
+    assert "wheel: manylinux_2_5_x86_64; shared libraries needed from outside: none" in proc.stdout
+    assert "its file name says it runs on any platform" in proc.stdout
     # the wheel is real: pip installs it
     target = ws["source"].parent / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",

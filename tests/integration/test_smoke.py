@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import invoke
+from tests.helpers.wheels import linux_only_wheel
+
+
+TAG = f"cp{sys.version_info.major}{sys.version_info.minor}"
 
 
 def smoke(*args, env=None):
@@ -33,7 +38,11 @@ def test_python_and_c_api_agree(tf_wheel, tmp_path):
     assert out.index("smoke-test environment") < out.index("+ ")  # environment printed first
     assert "TF_ENABLE_ONEDNN_OPTS=0" in out
     result = result_from(proc)
-    assert result["ok"] and [s["status"] for s in result["steps"]] == ["ok"] * 5
+    assert result["ok"] and [s["status"] for s in result["steps"]] == ["ok"] * 6
+    assert result["steps"][0]["name"] == "wheel audit"
+    assert result["wheel_audit"]["policy"] == "manylinux_2_17_x86_64"
+    assert result["wheel_audit"]["external_libs"] == {}
+    assert result["wheel_audit"]["glibc"] == "2.17"
     assert result["tensorflow"]["tf_version"] == "2.18.1"
     assert result["tensorflow"]["built_with_cuda"] is False
     model = result["model"]
@@ -93,3 +102,33 @@ def test_bad_inputs_fail_fast_with_clear_errors(tf_wheel, tmp_path, libtensorflo
     assert proc.returncode == 2 and "no libtensorflow.so* in" in proc.stderr
     proc = smoke("--set", f"build.dist_dir={tmp_path / 'dist'}")
     assert proc.returncode == 2 and "no wheel in" in proc.stderr and "invoke build" in proc.stderr
+
+
+def test_the_wheel_audit_row_names_what_a_linux_only_wheel_needs(tmp_path):
+    """A real wheel whose module needs libcudart.so.12 (not on the loader path) and libgomp: no
+    manylinux policy fits. The audit is informative; the smoke test then fails on this stand-in
+    (it is not TensorFlow), with the table printed."""
+    wheel = linux_only_wheel(tmp_path)
+    proc = invoke(["smoke-test", "--profile", "cpu", "--wheel", str(wheel), "--set",
+                   f"toolchain.python={sys.executable}"], timeout=900)
+    assert proc.returncode == 7
+    # the only traceback is the stand-in's own, quoted in the failed step's message
+    assert proc.stderr.count("Traceback") == 1
+    assert proc.stderr.index("import tensorflow failed") < proc.stderr.index("Traceback")
+    row = next(line for line in proc.stdout.splitlines() if "wheel audit" in line)
+    assert " ok " in row
+    assert "linux_x86_64, glibc >= " in row
+    assert "libcudart.so.12 (not found here), libgomp.so.1" in row
+    assert "wheel: only linux_x86_64: no manylinux policy fits" in proc.stdout
+    assert "must provide libcudart.so.12, libgomp.so.1" in proc.stdout
+
+
+def test_a_failing_auditwheel_is_a_warning_not_a_crash(tmp_path):
+    broken = tmp_path / f"tensorflow-2.18.1-{TAG}-{TAG}-linux_x86_64.whl"
+    broken.write_text("not a zip file")
+    proc = smoke("--wheel", str(broken), "--set", f"toolchain.python={sys.executable}")
+    assert proc.returncode == 7  # pip cannot install it either
+    assert "warning: wheel not audited: auditwheel failed (exit 1)" in proc.stderr
+    assert "File is not a zip file" in proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if "wheel audit" in line)
+    assert " skip " in row

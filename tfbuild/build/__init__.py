@@ -177,6 +177,9 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         dist = paths.expand(settings.build.dist_dir) / profile.name
         collected = artifacts_mod.collect(src / "bazel-bin", dist, tuple(settings.build.targets))
         durations["collect_s"] = time.monotonic() - t
+        t = time.monotonic()
+        audit = _audit_wheel(dist, collected, runner)
+        durations["wheel_audit_s"] = time.monotonic() - t
         durations["total_s"] = time.monotonic() - started
         manifest = manifest_mod.build_manifest(
             profile=profile, settings=settings, facts=cfg.facts,
@@ -191,6 +194,8 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
                  "account": {**account.as_dict(), "files": {"build_events": str(run_files.bep),
                                                             "profile": str(run_files.profile)}}},
         )
+        if audit is not None:
+            manifest["wheel"] = audit.as_dict()
         manifest_path = dist / manifest_mod.MANIFEST
         manifest_mod.write(manifest_path, manifest)
     console.success(f"built {len(collected)} artifacts into {dist} "
@@ -218,6 +223,26 @@ def _account(run_files: RunFiles, summary: BuildSummary, cmd: BazelCommand) -> a
     for note in [*problems, *result.notes]:
         console.note(f"    note: {note}")
     return result
+
+
+def _audit_wheel(dist: Path, collected, runner: Runner):
+    """auditwheel's verdict on the collected wheel, printed: the manylinux policy it meets and
+    the shared libraries it needs from outside. A missing or failing auditwheel is a warning."""
+    from tfbuild import wheel_audit
+    from tfbuild.discovery.wheels import audit_wheel
+
+    wheel = next((a for a in collected if a.name.endswith(".whl")), None)
+    if wheel is None:
+        return None
+    console.step(f"auditwheel show {wheel.name}")
+    audit = audit_wheel(dist / wheel.name, runner, sha256=wheel.sha256)
+    if not audit.ok:
+        console.warn(f"wheel not audited: {audit.error}")
+        return audit
+    console.plain(f"    wheel: {wheel_audit.summary(audit)}")
+    for line in wheel_audit.meaning(audit):
+        console.plain(f"    {line}")
+    return audit
 
 
 def _offline(settings, src: Path, request: BuildRequest) -> BuildRequest:

@@ -28,6 +28,7 @@ GROUPS = {
     "tensorflow": "source",
     "artifacts": "artifacts",
     "remote": "remote",
+    "wheel": "wheel audit",
 }
 
 

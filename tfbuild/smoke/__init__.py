@@ -179,8 +179,27 @@ def _timed(step: Step, fn):
     return value
 
 
+def _audit_wheel(inputs: SmokeInputs, report: Report, runner: Runner) -> None:
+    """auditwheel's verdict (the policy the wheel meets, the libraries it needs from outside);
+    informative: a missing or failing auditwheel skips the step with a warning."""
+    from tfbuild import wheel_audit
+    from tfbuild.discovery.wheels import audit_wheel
+
+    step = report.step("wheel audit")
+    start = time.monotonic()
+    audit = audit_wheel(inputs.wheel, runner)
+    step.seconds = round(time.monotonic() - start, 2)
+    report.data["wheel_audit"] = audit.as_dict()
+    if audit.ok:
+        step.status, step.detail = "ok", wheel_audit.summary(audit)
+    else:
+        step.detail = audit.error or ""
+        console.warn(f"wheel not audited: {audit.error}")
+
+
 def _run_steps(profile, inputs: SmokeInputs, env: dict, work: Path, report: Report,
                runner: Runner, input_op: str | None, output_op: str | None) -> None:
+    _audit_wheel(inputs, report, runner)
     venv_python = _timed(report.step("virtual environment + wheel"),
                          lambda: _install(profile, inputs, work, runner))
     site = _site_packages(venv_python, runner)
@@ -346,6 +365,8 @@ def _print_report(report: Report) -> None:
     console.table("smoke test", ["step", "status", "seconds", "detail"],
                   [[s.name, s.status, f"{s.seconds:.1f}", s.detail] for s in report.steps],
                   styles=[styles.get(s.status) for s in report.steps])
+    for line in report.data.get("wheel_audit", {}).get("meaning", ()):
+        console.note(f"wheel: {line}")
 
 
 def smoke_test(profile_ref: str | None = None, *, source: str | None = None,
