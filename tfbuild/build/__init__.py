@@ -199,8 +199,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         manifest_path = dist / manifest_mod.MANIFEST
         manifest_mod.write(manifest_path, manifest)
     console.success(f"built {len(collected)} artifacts into {dist} "
-                    f"({summary.processes} Bazel processes: "
-                    + ", ".join(f"{n} {k}" for k, n in summary.process_kinds.items()) + ")")
+                    f"({account_mod.summary_line(account)})")
     console.note(f"    manifest: {manifest_path}\n    log: {log_path}")
     return BuildResult(dist, manifest_path, log_path, summary, cmd)
 
