@@ -110,9 +110,11 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
         step += 1
     console.info(f"{step}. bazel (copy-pasteable):")
     console.plain(cmd.shell(src, environment.bazel_client_env(cfg.environment, cfg.facts)))
+    console.note(f"   (invoke build adds --build_event_json_file and --profile: the files of the "
+                 f"build's account, beside the log in {paths.state_dir(src) / 'logs'})")
     console.info(f"{step + 1}. collect the wheel and libtensorflow into "
                  f"{paths.expand(settings.build.dist_dir) / profile.name}/ with SHA256SUMS and "
-                 "manifest.json")
+                 "manifest.json; audit the wheel (auditwheel show)")
     return 0
 
 
