@@ -24,6 +24,7 @@ from tfbuild.build.command import BazelCommand, BuildRequest, fetch_rules_python
 from tfbuild.build.diagnose import diagnose, error_tail
 from tfbuild.build.lock import build_lock
 from tfbuild.build.progress import BuildSummary, LogPipeline, PlainProgress
+from tfbuild.build.remote import preflight as check_remote
 from tfbuild.build.source import clone
 from tfbuild.configure import ConfigureResult, refuse_if_blocked, run_configure
 from tfbuild.errors import BuildFailed, CommandError, Interrupted, PatchError, PreconditionError
@@ -126,6 +127,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
               request: BuildRequest = BuildRequest(), runner: Runner | None = None) -> BuildResult:
     settings = profile.settings
     runner = runner or Runner(echo=True)
+    check_remote(settings, request, _environ())  # before anything is written
     src = paths.source_dir(settings, source)
     if not src.exists():
         console.step(f"no source tree at {src}: cloning")

@@ -78,6 +78,9 @@ def remote_options(settings: Settings, request: BuildRequest,
                 raise ConfigError(f"{key} = {url!r} is not a Bazel remote URL",
                                   hint=f"use one of {', '.join(REMOTE_SCHEMES)}")
             opts.append(f"{flag}={url}")
+    tls = tls_options(settings)
+    if cache or remote.executor:
+        opts += tls
     if remote.instance_name:
         opts.append(f"--remote_instance_name={remote.instance_name}")
     if (cache or remote.executor) and not remote.upload_local_results:
@@ -96,6 +99,24 @@ def remote_options(settings: Settings, request: BuildRequest,
         name, _, val = value.partition(":")
         secrets.append(f"--remote_header={name.strip()}={val.strip()}")
     return opts, secrets
+
+
+TLS_FLAGS = (("tls_ca", "--tls_certificate"), ("tls_client_cert", "--tls_client_certificate"),
+             ("tls_client_key", "--tls_client_key"))  # the same names in Bazel 4.2 to 7
+
+
+def tls_options(settings: Settings) -> list[str]:
+    """Bazel's TLS flags from remote.tls_* (paths made absolute); a client certificate and its
+    key come together. The files themselves are checked by build.remote.preflight."""
+    remote = settings.remote
+    if bool(remote.tls_client_cert) != bool(remote.tls_client_key):
+        have, missing = (("remote.tls_client_cert", "remote.tls_client_key")
+                         if remote.tls_client_cert else
+                         ("remote.tls_client_key", "remote.tls_client_cert"))
+        raise ConfigError(f"{have} is set but {missing} is not",
+                          hint="a client certificate needs its key: set both, or neither")
+    return [f"{flag}={paths.expand(value)}" for key, flag in TLS_FLAGS
+            if (value := getattr(remote, key))]
 
 
 def secret_note(settings: Settings) -> str:

@@ -118,6 +118,15 @@ class RemoteSettings:
         "Remote cache URL (`http://`, `https://`, `grpc://`, `grpcs://`). Empty: none."))
     executor: str = field(metadata=doc("Remote executor URL (`grpc://`, `grpcs://`). Empty: none."))
     instance_name: str = field(metadata=doc("`--remote_instance_name`. Empty: none."))
+    tls_ca: str = field(metadata=doc(
+        "PEM file of the CA that signed a `grpcs://`/`https://` remote's certificate "
+        "(Bazel's `--tls_certificate`; `~` expanded, relative to the current directory). "
+        "Empty: the system's CAs."))
+    tls_client_cert: str = field(metadata=doc(
+        "PEM client certificate for a remote that asks for one (`--tls_client_certificate`); "
+        "needs `remote.tls_client_key`. Empty: none."))
+    tls_client_key: str = field(metadata=doc(
+        "PEM (PKCS#8) key of `remote.tls_client_cert` (`--tls_client_key`). Empty: none."))
     header_env: str = field(metadata=doc(
         "Name of an environment variable holding `Header: value` for the remote "
         "(e.g. an auth token); its value is never written anywhere."))

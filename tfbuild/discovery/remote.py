@@ -1,0 +1,94 @@
+"""The remote cache as the network sees it: a TCP connect for `grpc://`, a TCP connect plus a TLS
+handshake against the profile's CA (and client certificate) for `grpcs://` and `https://`.
+
+Shared by doctor's network rows and by `invoke build`'s check before Bazel starts. Loopback and
+LAN caches are reached directly (no proxy), as Bazel's gRPC client does."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+OK, SLOW, UNREACHABLE, TLS_VERIFY, TLS_FAILED = "ok", "slow", "unreachable", "tls-verify", "tls-failed"
+DEFAULT_PORTS = {"grpc": 80, "grpcs": 443, "http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    scheme: str
+    host: str
+    port: int
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme in ("grpcs", "https")
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """Absolute paths (already checked to be PEM) or None."""
+
+    ca: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+
+
+@dataclass(frozen=True)
+class Reach:
+    status: str  # ok, slow, unreachable, tls-verify (the CA does not vouch), tls-failed
+    seconds: float
+    detail: str
+
+
+def endpoint(url: str) -> Endpoint | None:
+    """grpc(s)://host[:port] and http(s)://host[:port]/... ; None for unix: and the unparsable."""
+    parts = urlsplit(url)
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    try:
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
+    except ValueError:
+        return None
+    return Endpoint(parts.scheme, parts.hostname, port)
+
+
+def tls_context(files: TlsFiles, *, grpc: bool) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(files.ca) if files.ca else None)
+    if files.client_cert and files.client_key:
+        ctx.load_cert_chain(str(files.client_cert), str(files.client_key))
+    if grpc:
+        ctx.set_alpn_protocols(["h2"])
+    return ctx
+
+
+def connect(ep: Endpoint, files: TlsFiles = TlsFiles(), *, timeout: float = 5.0,
+            slow: float = 2.0) -> Reach:
+    """One TCP connect, then for TLS schemes one handshake verified against files.ca."""
+    start = time.monotonic()
+
+    def took() -> float:
+        return round(time.monotonic() - start, 2)
+
+    try:
+        sock = socket.create_connection((ep.host, ep.port), timeout=timeout)
+    except OSError as exc:
+        return Reach(UNREACHABLE, took(), f"TCP {ep.host}:{ep.port}: {exc.strerror or exc}")
+    with sock:
+        if ep.tls:
+            try:
+                ctx = tls_context(files, grpc=ep.scheme == "grpcs")
+                with ctx.wrap_socket(sock, server_hostname=ep.host):
+                    pass
+            except ssl.SSLCertVerificationError as exc:
+                return Reach(TLS_VERIFY, took(), f"TLS {ep.host}:{ep.port}: "
+                             f"{exc.verify_message or exc.reason}")
+            except (ssl.SSLError, OSError) as exc:
+                reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+                return Reach(TLS_FAILED, took(), f"TLS handshake with {ep.host}:{ep.port}: {reason}")
+    seconds = took()
+    what = "TLS handshake" if ep.tls else "TCP connect"
+    return Reach(SLOW if seconds > slow else OK, seconds, f"{what} to {ep.host}:{ep.port}")
