@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tfbuild.build.command import BuildRequest, plan_command
-from tfbuild.build.remote import tls_files
+from tfbuild.discovery.remote import tls_files
 from tfbuild.discovery.remote import endpoint
 from tfbuild.errors import ConfigError
 from tfbuild.settings import resolve
@@ -106,3 +106,44 @@ def test_client_key_must_be_pkcs8_and_match_the_certificate(tmp_path, pki):
 def test_endpoint(url, parts):
     ep = endpoint(url)
     assert (ep and (ep.scheme, ep.host, ep.port)) == parts
+
+
+def test_crash_lines_come_from_the_last_command_in_java_log(tmp_path):
+    from tfbuild.build.diagnose import crash_lines, diagnose
+
+    (tmp_path / "java.log").write_text(
+        "261127 16:06:35:I 20 [com.google.devtools.build.lib.server.GrpcServerImpl.executeCommand] [build]\n"
+        "Caused by: java.io.IOException: an older crash\n"
+        "261127 16:06:40:I 20 [com.google.devtools.build.lib.server.GrpcServerImpl.executeCommand] [build]\n"
+        "java.lang.RuntimeException: java.io.IOException: Failed to init TLS infrastructure: x\n"
+        "\tat io.netty.handler.ssl.JdkSslContext.toNegotiator(JdkSslContext.java:433)\n"
+        "Caused by: java.lang.UnsupportedOperationException: JDK provider does not support ALPN protocol\n")
+    lines = crash_lines(tmp_path)
+    assert lines[-1].startswith("Caused by: java.lang.UnsupportedOperationException")
+    assert not any("older crash" in line for line in lines)
+    assert [d.signature.id for d in diagnose(lines)] == ["grpc-tls-unsupported"]
+    assert crash_lines(tmp_path / "missing") == []
+
+
+def _cache_row(url, status, detail="x"):
+    from tests.helpers.facts import healthy_facts
+    from tfbuild.discovery.network import Probe
+    from tfbuild.doctor.checks import run_checks
+
+    facts = healthy_facts(network_checked=True,
+                          network=(Probe("remote.cache", "remote cache", url, status, 0.1, detail),))
+    return {r.id: r for r in run_checks(settings(f"remote.cache={url}"), facts)}["net.cache"]
+
+
+@pytest.mark.parametrize("url, status, row_status, fragment", [
+    ("grpcs://c:1", "ok", "ok", "(TLS handshake)"),
+    ("grpc://c:1", "unreachable", "fail", "refuses to start"),
+    ("http://c:1", "unreachable", "warn", "Bazel builds locally"),
+    ("grpcs://c:1", "tls-verify", "fail", "remote.tls_ca"),
+    ("grpcs://c:1", "tls-failed", "fail", "remote.tls_client_cert"),
+    ("grpcs://c:1", "config", "fail", "remote.*"),
+])
+def test_doctor_cache_row(url, status, row_status, fragment):
+    row = _cache_row(url, status)
+    assert row.status == row_status
+    assert fragment in row.hint + row.expected

@@ -21,7 +21,7 @@ from tfbuild.build import artifacts as artifacts_mod
 from tfbuild.build import manifest as manifest_mod
 from tfbuild.build.account_files import RunFiles
 from tfbuild.build.command import BazelCommand, BuildRequest, fetch_rules_python, plan_command
-from tfbuild.build.diagnose import diagnose, error_tail
+from tfbuild.build.diagnose import crash_lines, diagnose, error_tail
 from tfbuild.build.lock import build_lock
 from tfbuild.build.progress import BuildSummary, LogPipeline, PlainProgress
 from tfbuild.build.remote import preflight as check_remote
@@ -175,7 +175,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         durations["bazel_s"] = time.monotonic() - t
         account = _account(run_files, summary, cmd)
         if not summary.succeeded:
-            raise _failure(log_path, pipeline)
+            raise _failure(log_path, pipeline, output_base)
 
         t = time.monotonic()
         dist = paths.expand(settings.build.dist_dir) / profile.name
@@ -333,13 +333,18 @@ def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,
     return pipeline
 
 
-def _failure(log_path: Path, pipeline: LogPipeline) -> BuildFailed:
-    found = diagnose(pipeline.diagnosis_lines())
+def _failure(log_path: Path, pipeline: LogPipeline, output_base: Path | None = None) -> BuildFailed:
+    # no ERROR line: Bazel's server crashed and left the reason in java.log only
+    crash = crash_lines(output_base) if output_base and not pipeline.summary.error_lines else []
+    found = diagnose([*pipeline.diagnosis_lines(), *crash])
     lines = []
     for d in found:
         lines.append(f"diagnosis: {d.signature.cause}\n  fix: {d.signature.fix}\n"
                      f"  (matched: {d.line.strip()[:200]})")
     tail = "\n".join(line.rstrip("\n") for line in error_tail(list(pipeline.tail)))
+    causes = [line for line in crash if line.startswith("Caused by:")]
+    if causes:
+        tail += f"\n--- Bazel's server crashed ({output_base}/java.log) ---\n" + "\n".join(causes[-3:])
     message = "Bazel build failed"
     if lines:
         message += "\n" + "\n".join(lines)

@@ -51,3 +51,21 @@ def error_tail(lines: list[str], count: int = 40) -> list[str]:
         if line.startswith(("ERROR:", "FAILED:")):
             return lines[max(0, index - 5): index + count]
     return lines[-count:]
+
+
+CRASH_EXIT = 37  # Bazel's exit code for an internal error (a crash of its server)
+COMMAND_START = "GrpcServerImpl.executeCommand"
+
+
+def crash_lines(output_base: Path, limit: int = 200) -> list[str]:
+    """The exception lines that the last command left in the output base's java.log: Bazel
+    prints nothing else when its server crashes (e.g. on a TLS remote it cannot talk to)."""
+    try:
+        text = (output_base / "java.log").read_text(errors="replace")
+    except OSError:
+        return []
+    last = text.rfind(COMMAND_START)
+    lines = text[last if last >= 0 else 0:].splitlines()
+    wanted = [line for line in lines
+              if line.startswith(("Caused by:", "java.", "com.google.")) and ":" in line]
+    return wanted[:limit]

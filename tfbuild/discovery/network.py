@@ -1,6 +1,7 @@
 """Reachability of the hosts a profile's build downloads from: the TF download mirror, the
 hosts fetched directly, the pip index and the git remote. One short request each, in parallel,
-through the proxies the environment names (HTTPS_PROXY, NO_PROXY)."""
+through the proxies the environment names (HTTPS_PROXY, NO_PROXY). And the remote cache, directly
+(see probe_remote_cache)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from dataclasses import dataclass
 
 import requests
 
+from tfbuild.discovery import remote
 from tfbuild.downloads.fetch import describe
+from tfbuild.errors import ConfigError
 from tfbuild.settings.model import Settings
 
 TIMEOUT = 5.0
@@ -53,9 +56,44 @@ def probe(url: str, *, timeout: float = TIMEOUT) -> tuple[str, float, str]:
         return "unreachable", elapsed, describe(exc)
 
 
+def probe_remote_cache(settings: Settings, *, timeout: float = TIMEOUT) -> tuple[str, float, str]:
+    """remote.cache: HTTP(S) one request, gRPC a TCP connect, grpcs:// also the TLS handshake
+    against remote.tls_ca (statuses of discovery.remote, or `config` for bad TLS files)."""
+    url = settings.remote.cache
+    try:
+        files = remote.tls_files(settings)
+    except ConfigError as exc:
+        return "config", 0.0, exc.message
+    ep = remote.endpoint(url)
+    if ep is None:
+        return "config", 0.0, f"{url!r} has no host and port to reach"
+    if ep.scheme in ("grpc", "grpcs"):
+        reach = remote.connect(ep, files, timeout=timeout, slow=SLOW)
+        return reach.status, reach.seconds, reach.detail
+    start = time.monotonic()
+    verify = str(files.ca) if files.ca else True
+    cert = (str(files.client_cert), str(files.client_key)) if files.client_cert else None
+    try:
+        with requests.Session() as session:
+            session.trust_env = False  # Bazel's HTTP cache client takes no proxy either
+            response = session.head(url, timeout=timeout, allow_redirects=False, verify=verify,
+                                    cert=cert)
+    except requests.exceptions.SSLError as exc:
+        status = remote.TLS_VERIFY if "CERTIFICATE_VERIFY_FAILED" in str(exc) else remote.TLS_FAILED
+        return status, time.monotonic() - start, describe(exc)
+    except requests.RequestException as exc:
+        return "unreachable", time.monotonic() - start, describe(exc)
+    elapsed = time.monotonic() - start
+    return ("slow" if elapsed > SLOW else "ok"), elapsed, f"HTTP {response.status_code}"
+
+
 def probe_all(settings: Settings, *, timeout: float = TIMEOUT) -> tuple[Probe, ...]:
     items = targets(settings)
+    jobs = [lambda url=url: probe(url, timeout=timeout) for _, _, url in items]
+    if settings.remote.cache and not settings.remote.cache.startswith("unix:"):
+        items.append(("remote.cache", "remote cache", settings.remote.cache))
+        jobs.append(lambda: probe_remote_cache(settings, timeout=timeout))
     with ThreadPoolExecutor(max_workers=max(1, len(items))) as pool:
-        results = list(pool.map(lambda item: probe(item[2], timeout=timeout), items))
+        results = list(pool.map(lambda job: job(), jobs))
     return tuple(Probe(key, label, url, status, round(seconds, 2), detail)
                  for (key, label, url), (status, seconds, detail) in zip(items, results))

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tfbuild import paths
+from tfbuild.errors import ConfigError
+from tfbuild.settings.model import Settings
+
 OK, SLOW, UNREACHABLE, TLS_VERIFY, TLS_FAILED = "ok", "slow", "unreachable", "tls-verify", "tls-failed"
 DEFAULT_PORTS = {"grpc": 80, "grpcs": 443, "http": 80, "https": 443}
 
@@ -92,3 +96,57 @@ def connect(ep: Endpoint, files: TlsFiles = TlsFiles(), *, timeout: float = 5.0,
     seconds = took()
     what = "TLS handshake" if ep.tls else "TCP connect"
     return Reach(SLOW if seconds > slow else OK, seconds, f"{what} to {ep.host}:{ep.port}")
+
+
+PEM_CERT = "-----BEGIN CERTIFICATE-----"
+PEM_PKCS8_KEY = "-----BEGIN PRIVATE KEY-----"
+
+
+def _read(key: str, value: str) -> tuple[Path, str]:
+    path = paths.expand(value)
+    try:
+        return path, path.read_text(encoding="ascii", errors="replace")
+    except FileNotFoundError:
+        raise ConfigError(f"{key} = {value!r}: {path} does not exist",
+                          hint=f"point {key} at the PEM file, or set it to \"\"") from None
+    except OSError as exc:
+        raise ConfigError(f"{key} = {value!r}: cannot read {path}: {exc.strerror}",
+                          hint=f"point {key} at a readable PEM file") from None
+
+
+def tls_files(settings: Settings) -> TlsFiles:
+    """The TLS keys' files, each checked: present, readable, PEM of the right kind."""
+    remote = settings.remote
+    ca = cert = key = None
+    if remote.tls_ca:
+        ca, text = _read("remote.tls_ca", remote.tls_ca)
+        if PEM_CERT not in text:
+            raise ConfigError(f"remote.tls_ca = {remote.tls_ca!r}: {ca} is not a PEM certificate "
+                              f"(no '{PEM_CERT}' line)",
+                              hint="convert it: openssl x509 -inform DER -in FILE -out ca.pem")
+        try:
+            ssl.create_default_context(cafile=str(ca))
+        except ssl.SSLError as exc:
+            raise ConfigError(f"remote.tls_ca = {remote.tls_ca!r}: {ca} holds no usable "
+                              f"certificate ({exc.reason or exc})",
+                              hint="check the file with: openssl x509 -in FILE -noout -text") from None
+    if remote.tls_client_cert:
+        cert, text = _read("remote.tls_client_cert", remote.tls_client_cert)
+        if PEM_CERT not in text:
+            raise ConfigError(f"remote.tls_client_cert = {remote.tls_client_cert!r}: {cert} is "
+                              "not a PEM certificate", hint="give the client certificate in PEM")
+    if remote.tls_client_key:
+        key, text = _read("remote.tls_client_key", remote.tls_client_key)
+        if PEM_PKCS8_KEY not in text:
+            raise ConfigError(
+                f"remote.tls_client_key = {remote.tls_client_key!r}: {key} is not an unencrypted "
+                "PKCS#8 PEM key, the only form Bazel's gRPC client reads",
+                hint=f"convert it: openssl pkcs8 -topk8 -nocrypt -in {key} -out client.pk8.key")
+    if cert and key:
+        try:
+            ssl.create_default_context().load_cert_chain(str(cert), str(key))
+        except ssl.SSLError as exc:
+            raise ConfigError(f"remote.tls_client_key does not belong to remote.tls_client_cert "
+                              f"({exc.reason or exc})",
+                              hint="give the key the client certificate was made for") from None
+    return TlsFiles(ca, cert, key)

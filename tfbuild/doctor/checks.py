@@ -449,6 +449,9 @@ def check_network(ctx: Context) -> Iterable[Check]:
     if not facts.network_checked:
         return
     for probe in facts.network:
+        if probe.key == "remote.cache":
+            yield _remote_cache_row(probe)
+            continue
         expected = f"{probe.url} answers within {2:g} s"
         found = f"{probe.status} in {probe.seconds:.2f} s ({probe.detail})"
         row_id = f"net.{probe.key.split('.')[-1]}" + (
@@ -463,6 +466,34 @@ def check_network(ctx: Context) -> Iterable[Check]:
                         expected, f"change {probe.key} to a host you can reach (or set "
                         "HTTPS_PROXY); `invoke prefetch` where the network works gives offline "
                         "builds; `--offline` skips these checks")
+
+
+def _remote_cache_row(probe) -> Check:
+    """net.cache: gRPC caches must answer (Bazel stops without them), HTTP ones should."""
+    grpc = probe.url.startswith(("grpc://", "grpcs://"))
+    how = "TLS handshake" if probe.url.startswith(("grpcs://", "https://")) else (
+        "TCP connect" if grpc else "one HTTP request")
+    expected = f"{probe.url} answers ({how}) within {2:g} s"
+    found = f"{probe.status} in {probe.seconds:.2f} s ({probe.detail})"
+    if probe.status == "ok":
+        return Check("net.cache", OK, found, expected)
+    if probe.status == "slow":
+        return Check("net.cache", WARN, found, expected, "a slow cache slows every build: "
+                     "consider a nearer remote.cache")
+    if probe.status == "unreachable":
+        return Check("net.cache", FAIL if grpc else WARN, found, expected,
+                     "start the cache or fix remote.cache; " + (
+                         "`invoke build` refuses to start without it" if grpc else
+                         "Bazel builds locally without it") + "; `--offline` skips this check")
+    if probe.status == "tls-verify":
+        return Check("net.cache", FAIL, found, expected,
+                     "set remote.tls_ca to the PEM file of the CA that signed the server's "
+                     "certificate (and use a host name that certificate names)")
+    if probe.status == "tls-failed":
+        return Check("net.cache", FAIL, found, expected,
+                     "check that the server speaks TLS (else use grpc://), and set "
+                     "remote.tls_client_cert/tls_client_key if it asks for a client certificate")
+    return Check("net.cache", FAIL, probe.detail, expected, "fix the remote.* keys named")
 
 
 COMMON: tuple[CheckFn, ...] = (check_python, check_clang, check_linkers_and_tools, check_bazel)
