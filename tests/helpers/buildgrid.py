@@ -53,12 +53,14 @@ CREDENTIALS = """\
       tls-server-key: {key}
       tls-server-cert: {cert}
 """
+CLIENT_CERTS = "      tls-client-certs: {ca}\n"  # then a client certificate signed by it is required
 
 
 class BuildGrid:
-    def __init__(self, root: Path, *, tls: Pki | None = None) -> None:
+    def __init__(self, root: Path, *, tls: Pki | None = None, client_auth: bool = False) -> None:
         self.root = root
         self.tls = tls
+        self.client_auth = client_auth
         self.port = 0
         self.proc: subprocess.Popen | None = None
 
@@ -69,6 +71,8 @@ class BuildGrid:
     def _config(self) -> Path:
         creds = CREDENTIALS.format(key=self.tls.server_key, cert=self.tls.server_cert) \
             if self.tls else ""
+        if self.tls and self.client_auth:
+            creds += CLIENT_CERTS.format(ca=self.tls.ca)
         conf = self.root / "bgd.yml"
         conf.write_text(CONFIG.format(port=self.port, insecure="false" if self.tls else "true",
                                       credentials=creds, root=self.root))

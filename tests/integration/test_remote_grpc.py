@@ -130,7 +130,7 @@ def test_doctor_cache_rows(tmp_path, grpc_cache, grpcs_cache, pki, other_pki):
     try:
         cases = [(nginx.url, "", "ok", "HTTP"), (grpc_cache.url, "", "ok", "TCP connect"),
                  (grpcs_cache.url, pki.ca, "ok", "TLS handshake"),
-                 (grpcs_cache.url, other_pki.ca, "fail", "certificate verify failed"),
+                 (grpcs_cache.url, other_pki.ca, "fail", "certificate not trusted"),
                  (f"grpc://127.0.0.1:{free_port()}", "", "fail", "unreachable")]
         for url, ca, status, fragment in cases:
             profile = tmp_path / "doctor.toml"
@@ -145,3 +145,27 @@ def test_doctor_cache_rows(tmp_path, grpc_cache, grpcs_cache, pki, other_pki):
         assert "net.cache" not in checks_by_id(doc)
     finally:
         nginx.stop()
+
+
+def test_client_certificate_wanted_by_the_server(tf_workspace, tmp_path, pki):
+    """mTLS: BuildGrid asks for a client certificate signed by the CA. Without one, build stops
+    before Bazel naming the client-certificate keys; doctor's row says the same; with one, ok."""
+    server = BuildGrid(tmp_path / "bgd-mtls", tls=pki, client_auth=True).start()
+    try:
+        ws = tf_workspace
+        proc = build(ws, write_profile(ws, f'[remote]\ncache = "{server.url}"\ntls_ca = "{pki.ca}"\n'))
+        assert proc.returncode == 2, proc.stderr
+        assert "it wants a client certificate" in proc.stderr
+        assert "remote.tls_client_cert and remote.tls_client_key" in proc.stderr
+        assert nothing_written(ws)
+        profile = tmp_path / "mtls.toml"
+        base = f'extends = "cpu"\n[remote]\ncache = "{server.url}"\ntls_ca = "{pki.ca}"\n'
+        profile.write_text(base)
+        row = checks_by_id(doctor_json(["--profile", str(profile)])[1])["net.cache"]
+        assert row["status"] == "fail" and "remote.tls_client_cert" in row["hint"]
+        profile.write_text(base + f'tls_client_cert = "{pki.client_cert}"\n'
+                                  f'tls_client_key = "{pki.client_key}"\n')
+        row = checks_by_id(doctor_json(["--profile", str(profile)])[1])["net.cache"]
+        assert row["status"] == "ok", row
+    finally:
+        server.stop()

@@ -117,6 +117,7 @@ def test_crash_lines_come_from_the_last_command_in_java_log(tmp_path):
         "261127 16:06:40:I 20 [com.google.devtools.build.lib.server.GrpcServerImpl.executeCommand] [build]\n"
         "java.lang.RuntimeException: java.io.IOException: Failed to init TLS infrastructure: x\n"
         "\tat io.netty.handler.ssl.JdkSslContext.toNegotiator(JdkSslContext.java:433)\n"
+        "\tat com.google.devtools.build.lib.server.GrpcServerImpl.executeCommand(GrpcServerImpl.java:543)\n"
         "Caused by: java.lang.UnsupportedOperationException: JDK provider does not support ALPN protocol\n")
     lines = crash_lines(tmp_path)
     assert lines[-1].startswith("Caused by: java.lang.UnsupportedOperationException")

@@ -54,7 +54,7 @@ def error_tail(lines: list[str], count: int = 40) -> list[str]:
 
 
 CRASH_EXIT = 37  # Bazel's exit code for an internal error (a crash of its server)
-COMMAND_START = "GrpcServerImpl.executeCommand"
+COMMAND_START = "GrpcServerImpl.executeCommand]"  # the log record, not a stack frame
 
 
 def crash_lines(output_base: Path, limit: int = 200) -> list[str]:

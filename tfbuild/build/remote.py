@@ -46,8 +46,8 @@ def preflight(settings: Settings, request: BuildRequest, env: Mapping[str, str],
             source = f"remote.tls_ca = {settings.remote.tls_ca!r}" if files.ca else \
                 "the system's CAs (remote.tls_ca is empty)"
             raise ConfigError(
-                f"{key} = {url}: the server's certificate is not trusted by {source}: "
-                f"{reach.detail}",
+                f"{key} = {url}: the server's certificate is not trusted by {source} "
+                f"({reach.detail.rpartition('not trusted: ')[2]})",
                 hint="set remote.tls_ca to the PEM file of the CA that signed the server's "
                 "certificate (and check the URL's host name is in that certificate)")
         if reach.status == net.TLS_FAILED:

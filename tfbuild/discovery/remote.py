@@ -69,6 +69,20 @@ def tls_context(files: TlsFiles, *, grpc: bool) -> ssl.SSLContext:
     return ctx
 
 
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + SETTINGS
+
+
+def _h2_hello(tls: ssl.SSLSocket) -> bool:
+    """Open HTTP/2 and read the server's first frame. With TLS 1.3 a server that wants a client
+    certificate rejects it only after the handshake: it closes the connection (False). No
+    answer within the timeout is not taken as an error."""
+    try:
+        tls.sendall(H2_PREFACE)
+        return tls.recv(9) != b""
+    except (TimeoutError, socket.timeout):
+        return True
+
+
 def connect(ep: Endpoint, files: TlsFiles = TlsFiles(), *, timeout: float = 5.0,
             slow: float = 2.0) -> Reach:
     """One TCP connect, then for TLS schemes one handshake verified against files.ca."""
@@ -85,11 +99,15 @@ def connect(ep: Endpoint, files: TlsFiles = TlsFiles(), *, timeout: float = 5.0,
         if ep.tls:
             try:
                 ctx = tls_context(files, grpc=ep.scheme == "grpcs")
-                with ctx.wrap_socket(sock, server_hostname=ep.host):
-                    pass
+                with ctx.wrap_socket(sock, server_hostname=ep.host) as tls:
+                    if ep.scheme == "grpcs" and not _h2_hello(tls):
+                        why = "it refuses this client certificate" if files.client_cert else \
+                            "it wants a client certificate"
+                        return Reach(TLS_FAILED, took(), f"TLS {ep.host}:{ep.port}: the server "
+                                     f"closed the connection after the handshake ({why}?)")
             except ssl.SSLCertVerificationError as exc:
-                return Reach(TLS_VERIFY, took(), f"TLS {ep.host}:{ep.port}: "
-                             f"{exc.verify_message or exc.reason}")
+                return Reach(TLS_VERIFY, took(), f"TLS {ep.host}:{ep.port}: certificate not "
+                             f"trusted: {exc.verify_message or exc.reason}")
             except (ssl.SSLError, OSError) as exc:
                 reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
                 return Reach(TLS_FAILED, took(), f"TLS handshake with {ep.host}:{ep.port}: {reason}")
