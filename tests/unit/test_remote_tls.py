@@ -148,3 +148,20 @@ def test_doctor_cache_row(url, status, row_status, fragment):
     row = _cache_row(url, status)
     assert row.status == row_status
     assert fragment in row.hint + row.expected
+
+
+def test_doctor_warns_that_debians_bazel_has_no_tls_grpc():
+    from tests.helpers.facts import healthy_facts
+    from tfbuild.discovery.facts import Bazel
+    from tfbuild.discovery.network import Probe
+    from tfbuild.doctor.checks import run_checks
+
+    def row(url, source):
+        facts = healthy_facts(network_checked=True, bazel=Bazel("/usr/bin/bazel", "4.2.3", source),
+                              network=(Probe("remote.cache", "remote cache", url, "ok", 0.1, "x"),))
+        return {r.id: r for r in run_checks(settings(f"remote.cache={url}"), facts)}["net.cache"]
+
+    debian = row("grpcs://c:1", "dpkg")
+    assert debian.status == "warn" and "cannot open TLS gRPC connections" in debian.found
+    assert row("grpcs://c:1", "binary").status == "ok"
+    assert row("grpc://c:1", "dpkg").status == "ok"

@@ -450,7 +450,7 @@ def check_network(ctx: Context) -> Iterable[Check]:
         return
     for probe in facts.network:
         if probe.key == "remote.cache":
-            yield _remote_cache_row(probe)
+            yield _debian_bazel_tls(_remote_cache_row(probe), probe, facts)
             continue
         expected = f"{probe.url} answers within {2:g} s"
         found = f"{probe.status} in {probe.seconds:.2f} s ({probe.detail})"
@@ -466,6 +466,17 @@ def check_network(ctx: Context) -> Iterable[Check]:
                         expected, f"change {probe.key} to a host you can reach (or set "
                         "HTTPS_PROXY); `invoke prefetch` where the network works gives offline "
                         "builds; `--offline` skips these checks")
+
+
+def _debian_bazel_tls(row: Check, probe, facts: Facts) -> Check:
+    """Debian's bazel-bootstrap 4.2.3 has no ALPN for TLS gRPC: its server crashes on grpcs://."""
+    if row.status != OK or not probe.url.startswith("grpcs://") or \
+            facts.bazel.version_source != "dpkg":
+        return row
+    return Check(row.id, WARN, f"{row.found}; but {facts.bazel.path} is Debian's bazel-bootstrap, "
+                 "which cannot open TLS gRPC connections", row.expected,
+                 "use an upstream Bazel for grpcs:// (`invoke bazel-install` gives bazelisk), or "
+                 "a grpc:// cache on a trusted network")
 
 
 def _remote_cache_row(probe) -> Check:
