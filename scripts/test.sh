@@ -3,7 +3,8 @@
 #   bash scripts/test.sh            # the whole suite
 #   bash scripts/test.sh -m unit    # the fast tier only (after a first full setup)
 # Debian packages: Bazel (bazel-bootstrap), clang 16 + lld, gcc-12, patchelf, nginx (the HTTP
-# cache server the build tests start on loopback). Python packages go to .venv; the real NVIDIA
+# cache server the build tests start on loopback). Python packages go to .venv (with the test
+# extra: BuildGrid's `bgd`, the gRPC cache the tests start on loopback); the real NVIDIA
 # and TensorFlow files the integration tests use go to .cache/test-assets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
