@@ -115,5 +115,6 @@ class BuildGrid:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
 
-    def stored_blobs(self) -> int:
+    def stored_objects(self) -> int:
+        """Blobs in the CAS (the action cache itself is kept in memory)."""
         return sum(1 for p in (self.root / "cas").rglob("*") if p.is_file())

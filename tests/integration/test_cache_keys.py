@@ -1,8 +1,8 @@
 """Builds a team can share: nothing of the invoking shell or user reaches Bazel's keys.
 
-Real Bazel (Debian's 4.2.3) on the tests' TF-shaped workspace, a real nginx HTTP cache on
-loopback, and a real second Unix user (uid 65534, via setpriv) with its own HOME, checkout,
-output root, state dir, venv and PATH.
+Real Bazel (Debian's 4.2.3) on the tests' TF-shaped workspace, a real nginx HTTP cache and a
+real BuildGrid gRPC cache on loopback, and a real second Unix user (uid 65534, via setpriv)
+with its own HOME, checkout, output root, state dir, venv and PATH.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import users
+from tests.helpers.buildgrid import BuildGrid
 from tests.helpers.cli import invoke
 from tests.helpers.nginx import Nginx
 from tests.integration.conftest import FIXTURE_WORKSPACE
@@ -73,8 +74,9 @@ def test_rebuild_from_another_shell_executes_nothing_and_keeps_the_analysis_cach
 
 
 @pytest.mark.skipif(not users.AVAILABLE, reason=users.WHY_NOT)
-def test_second_user_gets_only_remote_cache_hits_over_http(tmp_path):
-    server = Nginx(tmp_path / "nginx").start()
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_second_user_gets_only_remote_cache_hits(tmp_path, protocol):
+    server = (Nginx(tmp_path / "nginx") if protocol == "http" else BuildGrid(tmp_path / "bgd")).start()
     # The second user cannot enter pytest's 0700 temp dir: its files live in one of their own.
     base = Path(tempfile.mkdtemp(prefix="tfbuild-user2-", dir="/tmp"))
     profile_text = BAZEL_PROFILE + f'[remote]\ncache = "{server.url}"\n'

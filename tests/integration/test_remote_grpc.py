@@ -63,7 +63,7 @@ def test_grpc_cache_gives_only_remote_hits_after_clean(tf_workspace, grpc_cache)
     profile = write_profile(ws, f'[remote]\ncache = "{grpc_cache.url}"\n')
     first = build(ws, profile)
     assert first.returncode == 0, first.stderr
-    assert grpc_cache.stored_blobs() > 0
+    assert grpc_cache.stored_objects() > 0
     bazel(ws["source"], ws["root"], "clean")
     second = build(ws, profile)
     assert second.returncode == 0, second.stderr
