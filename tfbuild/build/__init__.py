@@ -24,7 +24,6 @@ from tfbuild.build.command import BazelCommand, BuildRequest, fetch_rules_python
 from tfbuild.build.diagnose import crash_lines, diagnose, error_tail
 from tfbuild.build.lock import build_lock
 from tfbuild.build.progress import BuildSummary, LogPipeline, PlainProgress
-from tfbuild.build.remote import preflight as check_remote
 from tfbuild.build.source import clone
 from tfbuild.configure import ConfigureResult, refuse_if_blocked, run_configure
 from tfbuild.errors import BuildFailed, CommandError, Interrupted, PatchError, PreconditionError
@@ -127,7 +126,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
               request: BuildRequest = BuildRequest(), runner: Runner | None = None) -> BuildResult:
     settings = profile.settings
     runner = runner or Runner(echo=True)
-    check_remote(settings, request, _environ())  # before anything is written
+    _check_remote(settings, request)  # before anything is written
     src = paths.source_dir(settings, source)
     if not src.exists():
         console.step(f"no source tree at {src}: cloning")
@@ -246,6 +245,16 @@ def _audit_wheel(dist: Path, collected, runner: Runner):
     for line in wheel_audit.meaning(audit):
         console.plain(f"    {line}")
     return audit
+
+
+def _check_remote(settings, request: BuildRequest) -> None:
+    """The remote cache's options, files and reachability (build.remote); socket and ssl are
+    imported only when a remote is configured, to keep a no-op build fast."""
+    if request.remote_cache or (request.remote_cache is None and settings.remote.cache) \
+            or settings.remote.executor:
+        from tfbuild.build.remote import preflight
+
+        preflight(settings, request, _environ())
 
 
 def _offline(settings, src: Path, request: BuildRequest) -> BuildRequest:
