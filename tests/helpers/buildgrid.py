@@ -53,7 +53,7 @@ CREDENTIALS = """\
       tls-server-key: {key}
       tls-server-cert: {cert}
 """
-CLIENT_CERTS = "      tls-client-certs: {ca}\n"  # then a client certificate signed by it is required
+CLIENT_CERTS = "      tls-client-certs: {ca}\n"  # then a client certificate it signed is required
 
 
 class BuildGrid:

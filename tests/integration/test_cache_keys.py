@@ -76,7 +76,8 @@ def test_rebuild_from_another_shell_executes_nothing_and_keeps_the_analysis_cach
 @pytest.mark.skipif(not users.AVAILABLE, reason=users.WHY_NOT)
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
 def test_second_user_gets_only_remote_cache_hits(tmp_path, protocol):
-    server = (Nginx(tmp_path / "nginx") if protocol == "http" else BuildGrid(tmp_path / "bgd")).start()
+    server = Nginx(tmp_path / "nginx") if protocol == "http" else BuildGrid(tmp_path / "bgd")
+    server.start()
     # The second user cannot enter pytest's 0700 temp dir: its files live in one of their own.
     base = Path(tempfile.mkdtemp(prefix="tfbuild-user2-", dir="/tmp"))
     profile_text = BAZEL_PROFILE + f'[remote]\ncache = "{server.url}"\n'
