@@ -353,7 +353,8 @@ def _failure(log_path: Path, pipeline: LogPipeline, output_base: Path | None = N
     tail = "\n".join(line.rstrip("\n") for line in error_tail(list(pipeline.tail)))
     causes = [line for line in crash if line.startswith("Caused by:")]
     if causes:
-        tail += f"\n--- Bazel's server crashed ({output_base}/java.log) ---\n" + "\n".join(causes[-3:])
+        tail += (f"\n--- Bazel's server crashed ({output_base}/java.log) ---\n"
+                 + "\n".join(causes[-3:]))
     message = "Bazel build failed"
     if lines:
         message += "\n" + "\n".join(lines)

@@ -53,7 +53,6 @@ def error_tail(lines: list[str], count: int = 40) -> list[str]:
     return lines[-count:]
 
 
-CRASH_EXIT = 37  # Bazel's exit code for an internal error (a crash of its server)
 COMMAND_START = "GrpcServerImpl.executeCommand]"  # the log record, not a stack frame
 
 

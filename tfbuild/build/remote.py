@@ -1,11 +1,12 @@
 """The remote cache checked before anything is written or Bazel starts.
 
-Bazel reports a bad gRPC remote late and badly: an unreachable `grpc://` cache fails the build
-after the server started, a certificate its CA does not vouch for (or a CA file it cannot read)
-crashes the Bazel server with a Java stack trace in the output base's java.log. So `invoke build`
-checks first: the URL schemes and the header variable (as the command is planned), the TLS files
-(present, PEM, a client certificate with its key), then for `grpc://`/`grpcs://` one TCP connect,
-and for `grpcs://` one TLS handshake against `remote.tls_ca`.
+Bazel reports a bad gRPC remote late: an unreachable `grpc://` cache fails the command after its
+server has started (`Failed to query remote execution capabilities: Connection refused`), and TLS
+problems surface from deep in its gRPC client (Debian's Bazel 4.2.3 crashes its server on any
+`grpcs://`, the reason only in java.log). So `invoke build` checks first: the URL schemes and the
+header variable (as the command is planned), the TLS files (present, PEM, a client certificate
+with its key), then for `grpc://`/`grpcs://` one TCP connect, and for `grpcs://` one TLS handshake
+against `remote.tls_ca`.
 
 HTTP(S) caches are not required to answer: Bazel builds locally when one does not (doctor's
 `net.cache` row says whether it answers).

@@ -17,7 +17,8 @@ from tfbuild import paths
 from tfbuild.errors import ConfigError
 from tfbuild.settings.model import Settings
 
-OK, SLOW, UNREACHABLE, TLS_VERIFY, TLS_FAILED = "ok", "slow", "unreachable", "tls-verify", "tls-failed"
+OK, SLOW, UNREACHABLE = "ok", "slow", "unreachable"
+TLS_VERIFY, TLS_FAILED = "tls-verify", "tls-failed"  # the CA does not vouch; other TLS failures
 DEFAULT_PORTS = {"grpc": 80, "grpcs": 443, "http": 80, "https": 443}
 
 
