@@ -163,5 +163,62 @@ def test_doctor_warns_that_debians_bazel_has_no_tls_grpc():
 
     debian = row("grpcs://c:1", "dpkg")
     assert debian.status == "warn" and "cannot open TLS gRPC connections" in debian.found
+    assert "apt install libnetty-tcnative-jni" in debian.hint
     assert row("grpcs://c:1", "binary").status == "ok"
     assert row("grpc://c:1", "dpkg").status == "ok"
+
+
+def test_doctor_says_debians_bazel_gets_tls_from_netty_tcnative():
+    from tests.helpers.facts import healthy_facts
+    from tfbuild.discovery.facts import Bazel
+    from tfbuild.discovery.network import Probe
+    from tfbuild.doctor.checks import run_checks
+
+    lib = "/usr/lib/x86_64-linux-gnu/jni/libnetty-tcnative.so"
+    facts = healthy_facts(network_checked=True, bazel=Bazel("/usr/bin/bazel", "4.2.3", "dpkg"),
+                          netty_tcnative=lib, network=(
+                              Probe("remote.cache", "remote cache", "grpcs://c:1", "ok", 0.1, "x"),))
+    row = {r.id: r for r in run_checks(settings("remote.cache=grpcs://c:1"), facts)}["net.cache"]
+    assert row.status == "ok" and f"Debian's Bazel gets TLS from {lib}" in row.found
+
+
+def _facts(source="dpkg", tcnative=""):
+    from tests.helpers.facts import healthy_facts
+    from tfbuild.discovery.facts import Bazel
+
+    return healthy_facts(bazel=Bazel("/usr/bin/bazel-4", "4.2.3", source), netty_tcnative=tcnative)
+
+
+def test_debian_bazel_gets_netty_tcnative_for_grpcs(tmp_path, monkeypatch):
+    from tfbuild.build.remote import with_tls_provider
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    lib = tmp_path / "libnetty-tcnative.so"
+    lib.write_bytes(b"\x7fELF not really")
+    s = settings("remote.cache=grpcs://c:1")
+    request = with_tls_provider(s, BuildRequest(), _facts(tcnative=str(lib)))
+    jni = tmp_path / "data" / "tfbuild" / "jni"
+    assert request.startup_extra[-1].startswith("--host_jvm_args=-Djava.library.path=")
+    assert request.startup_extra[-1].rpartition("=")[2].split(":")[-1] == str(jni)
+    copy = jni / "libnetty_tcnative.so"  # the name netty loads; a real file, not a symlink
+    assert copy.read_bytes() == lib.read_bytes() and not copy.is_symlink()
+    cmd = plan_command(s, request, bazel="bazel", jobs=1, env={})
+    assert request.startup_extra[-1] in cmd.startup  # a startup option: the server JVM's
+
+
+def test_debian_bazel_without_netty_tcnative_is_refused_for_grpcs():
+    from tfbuild.build.remote import with_tls_provider
+    from tfbuild.errors import ToolMissingError
+
+    with pytest.raises(ToolMissingError) as err:
+        with_tls_provider(settings("remote.cache=grpcs://c:1"), BuildRequest(), _facts())
+    assert err.value.exit_code == 3 and "apt install libnetty-tcnative-jni" in err.value.hint
+
+
+@pytest.mark.parametrize("url, source", [("grpc://c:1", "dpkg"), ("grpcs://c:1", "binary"),
+                                         ("https://c:1", "dpkg")])
+def test_tls_provider_only_for_grpcs_with_debians_bazel(url, source):
+    from tfbuild.build.remote import with_tls_provider
+
+    request = BuildRequest()
+    assert with_tls_provider(settings(f"remote.cache={url}"), request, _facts(source)) is request

@@ -101,6 +101,7 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
             if s.status in patching.NEEDS_APPLY]
     console.info("3. patch: " + (", ".join(f"{s.target.fix} ({s.target.relative}: {s.status})"
                                            for s in todo) or "nothing to apply"))
+    request = _tls_provider(settings, request, cfg, install=False)
     cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path or "bazel",
                        jobs=_jobs(profile, request, cfg), env=_environ())
     step = 4
@@ -153,6 +154,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
 
         if request.offline:
             request = _offline(settings, src, request)
+        request = _tls_provider(settings, request, cfg)
         cmd = plan_command(settings, request, bazel=_bazel_path(cfg),
                            jobs=_jobs(profile, request, cfg), env=_environ())
         runner.secrets.extend(opt.split("=", 1)[1] for opt in cmd.secret_options)
@@ -255,6 +257,17 @@ def _check_remote(settings, request: BuildRequest) -> None:
         from tfbuild.build.remote import preflight
 
         preflight(settings, request, _environ())
+
+
+def _tls_provider(settings, request: BuildRequest, cfg: ConfigureResult, *,
+                  install: bool = True) -> BuildRequest:
+    """grpcs:// with Debian's Bazel needs netty-tcnative handed to its server (build.remote)."""
+    if not any(u.startswith("grpcs://") for u in (
+            request.remote_cache or "", settings.remote.cache, settings.remote.executor)):
+        return request
+    from tfbuild.build.remote import with_tls_provider
+
+    return with_tls_provider(settings, request, cfg.facts, install=install)
 
 
 def _offline(settings, src: Path, request: BuildRequest) -> BuildRequest:

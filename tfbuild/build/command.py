@@ -61,6 +61,7 @@ class BuildRequest:
     keep_going: bool = False
     offline: bool = False
     offline_options: tuple[str, ...] = ()  # --distdir of the prefetched archives
+    startup_extra: tuple[str, ...] = ()  # e.g. netty-tcnative for Debian's Bazel (build.remote)
 
 
 def remote_options(settings: Settings, request: BuildRequest,
@@ -127,7 +128,8 @@ def secret_note(settings: Settings) -> str:
 def plan_command(settings: Settings, request: BuildRequest, *, bazel: str, jobs: int,
                  env: Mapping[str, str]) -> BazelCommand:
     build = settings.build
-    startup = [f"--output_user_root={paths.output_user_root(settings)}", *build.startup_options]
+    startup = [f"--output_user_root={paths.output_user_root(settings)}", *build.startup_options,
+               *request.startup_extra]
     options = [f"--local_cpu_resources={jobs}", *build.bazel_options]
     options += [f"--repo_env={k}={v}" for k, v in build.repo_env.items()]
     options += [f"--config={c}" for c in build.configs]

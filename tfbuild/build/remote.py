@@ -14,11 +14,18 @@ HTTP(S) caches are not required to answer: Bazel builds locally when one does no
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 
+from tfbuild import paths
 from tfbuild.build.command import BuildRequest, remote_options
 from tfbuild.discovery import remote as net
-from tfbuild.errors import ConfigError, PreconditionError
+from tfbuild.discovery import tlsnative
+from tfbuild.discovery.facts import Facts
+from tfbuild.errors import ConfigError, PreconditionError, ToolMissingError
 from tfbuild.settings.model import Settings
 
 
@@ -56,3 +63,49 @@ def preflight(settings: Settings, request: BuildRequest, env: Mapping[str, str],
                 f"{key} = {url}: {reach.detail}",
                 hint="check that the server speaks TLS (else use grpc://) and, if it asks for a "
                 "client certificate, set remote.tls_client_cert and remote.tls_client_key")
+
+
+def grpcs_urls(settings: Settings, request: BuildRequest) -> list[str]:
+    _, cache = _cache_url(settings, request)
+    return [u for u in (cache, settings.remote.executor) if u.startswith("grpcs://")]
+
+
+def tcnative_dir() -> Path:
+    """Per machine and user, beside the tools tfbuild installs (not part of any action key)."""
+    return paths.tool_bin_dir().parent / "jni"
+
+
+def _install_tcnative(library: str, target: Path) -> None:
+    """A real copy under the name netty loads (a symlink is refused), replaced atomically."""
+    dest = target / tlsnative.NETTY_NAME
+    src = Path(library)
+    if dest.exists() and dest.stat().st_size == src.stat().st_size and \
+            dest.read_bytes() == src.read_bytes():
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    tmp = target / f".{tlsnative.NETTY_NAME}.{os.getpid()}"
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+
+
+def with_tls_provider(settings: Settings, request: BuildRequest, facts: Facts, *,
+                      install: bool = True) -> BuildRequest:
+    """For a grpcs:// remote with Debian's Bazel: hand its server JVM Debian's netty-tcnative
+    (see discovery.tlsnative), or refuse before Bazel starts when the package is missing."""
+    urls = grpcs_urls(settings, request)
+    if not urls or facts.bazel.version_source != "dpkg":
+        return request
+    if not facts.netty_tcnative:
+        raise ToolMissingError(
+            f"{urls[0]}: Debian's Bazel ({facts.bazel.path}) cannot open TLS gRPC connections "
+            f"without netty-tcnative, and {tlsnative.PACKAGE} is not installed",
+            hint=f"apt install {tlsnative.PACKAGE} (tfbuild then hands it to Bazel), or use an "
+            "upstream Bazel (`invoke bazel-install`), or a grpc:// cache on a trusted network")
+    target = tcnative_dir()
+    if install:
+        _install_tcnative(facts.netty_tcnative, target)
+    own = [tlsnative.DEBIAN_BAZEL_LIBRARY_PATH] if os.path.isdir(
+        tlsnative.DEBIAN_BAZEL_LIBRARY_PATH) else []
+    library_path = ":".join([*own, str(target)])  # keep the path Debian's Bazel sets itself
+    return dataclasses.replace(request, startup_extra=(
+        *request.startup_extra, f"--host_jvm_args=-Djava.library.path={library_path}"))

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from tfbuild.discovery import cuda, probecache, system, toolchain
+from tfbuild.discovery import cuda, probecache, system, tlsnative, toolchain
 from tfbuild.discovery.facts import Facts
 from tfbuild.paths import cuda_shim_dir, expand
 from tfbuild.runner import Runner
@@ -45,6 +45,7 @@ def _discover(settings: Settings, *, source_dir: Path | None, runner: Runner | N
         path=tuple(p for p in env.get("PATH", "").split(":") if p),
         key_places=system.key_places(source_dir, env),
         cuda_shim=str(cuda_shim_dir(source_dir)) if source_dir else "",
+        netty_tcnative=tlsnative.debian_tcnative(),
     )
     if settings.cuda.enabled:
         local_cuda, cuda_candidates = cuda.find_cuda(

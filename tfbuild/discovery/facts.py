@@ -140,6 +140,7 @@ class Facts:
     network_checked: bool = False
     key_places: Places | None = None  # this user's/machine's own directories (cache keys)
     cuda_shim: str = ""  # where tfbuild keeps the CUDA shim for this tree
+    netty_tcnative: str = ""  # Debian's netty-tcnative library: TLS gRPC for Debian's Bazel
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -6,6 +6,7 @@ Each row says what was found, what the profile expects, and for anything not ok 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -469,14 +470,18 @@ def check_network(ctx: Context) -> Iterable[Check]:
 
 
 def _debian_bazel_tls(row: Check, probe, facts: Facts) -> Check:
-    """Debian's bazel-bootstrap 4.2.3 has no ALPN for TLS gRPC: its server crashes on grpcs://."""
+    """Debian's bazel-bootstrap 4.2.3 speaks TLS gRPC only with Debian's netty-tcnative, which
+    `invoke build` hands to its server (discovery.tlsnative); without it, grpcs:// crashes it."""
     if row.status != OK or not probe.url.startswith("grpcs://") or \
             facts.bazel.version_source != "dpkg":
         return row
+    if facts.netty_tcnative:
+        return dataclasses.replace(row, found=f"{row.found}; Debian's Bazel gets TLS from "
+                                   f"{facts.netty_tcnative}")
     return Check(row.id, WARN, f"{row.found}; but {facts.bazel.path} is Debian's bazel-bootstrap, "
-                 "which cannot open TLS gRPC connections", row.expected,
-                 "use an upstream Bazel for grpcs:// (`invoke bazel-install` gives bazelisk), or "
-                 "a grpc:// cache on a trusted network")
+                 "which cannot open TLS gRPC connections without netty-tcnative", row.expected,
+                 "apt install libnetty-tcnative-jni (`invoke build` hands it to Bazel), or use an "
+                 "upstream Bazel (`invoke bazel-install`), or a grpc:// cache on a trusted network")
 
 
 def _remote_cache_row(probe) -> Check:
