@@ -157,7 +157,8 @@ def test_doctor_cache_rows(tmp_path, grpc_cache, grpcs_cache, pki, other_pki):
 
 def test_client_certificate_wanted_by_the_server(tf_workspace, tmp_path, pki):
     """mTLS: BuildGrid asks for a client certificate signed by the CA. Without one, build stops
-    before Bazel naming the client-certificate keys; doctor's row says the same; with one, ok."""
+    before Bazel naming the client-certificate keys (Bazel itself says `Failed to query remote
+    execution capabilities: null`); doctor's row says the same; with one, remote cache hits."""
     server = BuildGrid(tmp_path / "bgd-mtls", tls=pki, client_auth=True).start()
     try:
         ws = tf_workspace
@@ -175,5 +176,15 @@ def test_client_certificate_wanted_by_the_server(tf_workspace, tmp_path, pki):
                                   f'tls_client_key = "{pki.client_key}"\n')
         row = checks_by_id(doctor_json(["--profile", str(profile)])[1])["net.cache"]
         assert handshake_ok(row), row
+        mutual = write_profile(ws, f'[remote]\ncache = "{server.url}"\ntls_ca = "{pki.ca}"\n'
+                                   f'tls_client_cert = "{pki.client_cert}"\n'
+                                   f'tls_client_key = "{pki.client_key}"\n')
+        data = {"XDG_DATA_HOME": str(tmp_path / "data")}
+        assert build(ws, mutual, env=data).returncode == 0
+        bazel(ws["source"], ws["root"], "clean")
+        proc = build(ws, mutual, env=data)
+        assert proc.returncode == 0, proc.stderr
+        assert kinds(ws).get("remote cache hit", 0) > 0
+        assert set(kinds(ws)) <= {"remote cache hit", "internal"}
     finally:
         server.stop()
