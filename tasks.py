@@ -190,6 +190,25 @@ ns.add_task(prefetch)
 
 
 @task(
+    help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
+          "gc": "prune the disk cache now, least recently used first, to "
+                "build.disk_cache_max_gib (or --max-gib)",
+          "max_gib": "size to prune the disk cache to, in GiB (with --gc or --dry-run)",
+          "dry_run": "show what --gc would remove; remove nothing"},
+    iterable=["set"],
+)
+def cache(c, profile=None, source=None, set=None, gc=False, max_gib=None, dry_run=False):
+    """Sizes of the output bases, disk cache, repository cache, logs and dist/, with free space."""
+    from tfbuild.space import cache as run
+
+    _call(run, profile, source=source, overrides=set or [], gc=gc, max_gib=max_gib,
+          dry_run=dry_run)
+
+
+ns.add_task(cache)
+
+
+@task(
     help={"profile": PROFILE_HELP, "set": SET_HELP,
           "url": "download from this URL instead of the pinned release (needs --sha256)",
           "sha256": "the sha256 the file at --url must have",

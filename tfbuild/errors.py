@@ -89,6 +89,12 @@ class SmokeTestFailed(TfbuildError):
     exit_code = 7
 
 
+class OutOfSpace(TfbuildError):
+    """A filesystem the build writes to ran low; the build was stopped before it filled."""
+
+    exit_code = 8
+
+
 class Interrupted(TfbuildError):
     """The user pressed Ctrl-C."""
 

@@ -64,6 +64,11 @@ def machine() -> MachinePins:
     return MachinePins(**_raw()["machine"])
 
 
+def disk() -> dict[str, float]:
+    """What a build needs on each filesystem, GiB ([disk] in pins.toml, with its sources)."""
+    return dict(_raw()["disk"])
+
+
 def cuda_target_range(cuda_version: str) -> tuple[int, int] | None:
     """(min, max) sm number a CUDA release can target, or None if tfbuild does not know it."""
     parts = cuda_version.split(".")

@@ -19,3 +19,23 @@ def recommended_jobs(machine: Machine, cuda: bool) -> int:
 def disk_needed_gib(cuda: bool) -> float:
     sizing = pins.machine()
     return sizing.disk_gib_cuda if cuda else sizing.disk_gib_cpu
+
+
+def place_need_gib(place: str, cuda: bool, *, disk_cache_max_gib: float = 0.0,
+                   disk_cache_used_gib: float = 0.0) -> float:
+    """What a build of this profile will still write to one of tfbuild's places."""
+    figures = pins.disk()
+    kind = "cuda" if cuda else "cpu"
+    if place == "output root":
+        return disk_needed_gib(cuda)
+    if place == "disk cache":
+        if disk_cache_max_gib:
+            return max(0.0, disk_cache_max_gib - disk_cache_used_gib)
+        return disk_needed_gib(cuda)  # unbounded: each build may add about its outputs
+    if place == "repository cache":
+        return figures[f"repository_gib_{kind}"]
+    if place == "dist":
+        return figures[f"dist_gib_{kind}"]
+    if place == "logs":
+        return figures["logs_gib"]
+    return 0.0

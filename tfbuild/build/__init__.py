@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfbuild import cachekeys, console, environment, paths, patching, sizing
+from tfbuild import cachekeys, console, environment, paths, patching, sizing, space
 from tfbuild.build import account as account_mod
 from tfbuild.build import artifacts as artifacts_mod
 from tfbuild.build import manifest as manifest_mod
@@ -164,12 +164,14 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
             _prepare_pip_mirror(profile, cmd, src, output_base, env, runner)
             durations["pip_mirror_s"] = time.monotonic() - t
 
+        space.before_build(settings, src, state)
         log_path = _log_path(state)
         run_files = RunFiles.beside(log_path)
         t = time.monotonic()
         try:
-            pipeline = _run_bazel(dataclasses.replace(cmd, run_options=run_files.bazel_options()),
-                                  src, env, log_path, runner)
+            with space.guarded(settings, src) as guard:
+                pipeline = _run_bazel(dataclasses.replace(cmd, run_options=run_files.bazel_options()),
+                                      src, env, log_path, runner, on_start=guard.start)
         finally:
             run_files.keep_bep(_all_secrets(runner))
         summary = pipeline.summary
@@ -313,7 +315,7 @@ def _prepare_pip_mirror(profile, cmd: BazelCommand, src: Path, output_base: Path
 
 
 def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,
-               runner: Runner) -> LogPipeline:
+               runner: Runner, on_start=None) -> LogPipeline:
     console.step(f"bazel build (log: {log_path})")
     with open(log_path, "w", encoding="utf-8", errors="replace") as log, \
             console.progress_bar("bazel") as bar:
@@ -342,7 +344,8 @@ def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,
                                on_progress=on_progress,
                                on_notice=on_notice)
         try:
-            code = runner.stream(cmd.argv(), on_text=pipeline.feed_text, cwd=src, env=env)
+            code = runner.stream(cmd.argv(), on_text=pipeline.feed_text, cwd=src, env=env,
+                                 on_start=on_start)
         except KeyboardInterrupt:
             log.flush()
             raise Interrupted(f"build interrupted; Bazel was stopped cleanly (log: {log_path})",

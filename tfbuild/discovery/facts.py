@@ -104,6 +104,24 @@ class Machine:
 
 
 @dataclass(frozen=True)
+class FsPlace:
+    name: str  # "output root", "disk cache", "repository cache", "logs", "dist"
+    path: str
+    key: str  # the setting that moves it
+    used_gib: float = 0.0  # measured for the disk cache (it grows up to its limit)
+
+
+@dataclass(frozen=True)
+class FsSpace:
+    """One filesystem tfbuild writes to, and which of its places are on it."""
+
+    mount: str
+    free_gib: float
+    total_gib: float
+    places: tuple[FsPlace, ...]
+
+
+@dataclass(frozen=True)
 class Source:
     path: str
     exists: bool = False
@@ -141,6 +159,7 @@ class Facts:
     key_places: Places | None = None  # this user's/machine's own directories (cache keys)
     cuda_shim: str = ""  # where tfbuild keeps the CUDA shim for this tree
     netty_tcnative: str = ""  # Debian's netty-tcnative library: TLS gRPC for Debian's Bazel
+    filesystems: tuple[FsSpace, ...] = ()  # each filesystem once
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -396,10 +396,11 @@ def check_machine(ctx: Context) -> Iterable[Check]:
         return
     need = sizing.disk_needed_gib(ctx.cuda_on)
     disk = f"{machine.disk_free_gib:.0f} GiB free at {machine.disk_path}"
-    yield (Check("machine.disk", OK, disk, f">= {need:.0f} GiB at the output root")
-           if machine.disk_free_gib >= need else
-           Check("machine.disk", WARN, disk, f">= {need:.0f} GiB at the output root",
-                 "free disk space, or set build.output_user_root to a larger disk"))
+    if not ctx.facts.filesystems:  # else check_filesystems has a row per filesystem
+        yield (Check("machine.disk", OK, disk, f">= {need:.0f} GiB at the output root")
+               if machine.disk_free_gib >= need else
+               Check("machine.disk", WARN, disk, f">= {need:.0f} GiB at the output root",
+                     "free disk space, or set build.output_user_root to a larger disk"))
     recommended = sizing.recommended_jobs(machine, ctx.cuda_on)
     found = f"{machine.cpu_count} cores, {machine.mem_total_gib:.1f} GiB RAM; recommended jobs {recommended}"
     if build.jobs == 0:
@@ -410,6 +411,33 @@ def check_machine(ctx: Context) -> Iterable[Check]:
                     "program cc1plus`")
     else:
         yield Check("machine.jobs", OK, found + f"; build.jobs={build.jobs}", "jobs that fit in RAM")
+
+
+def check_filesystems(ctx: Context) -> Iterable[Check]:
+    """One row per filesystem tfbuild writes to: its free space against what a build of this
+    profile will write there (figures: [disk] and [machine] in tfbuild/data/pins.toml)."""
+    build = ctx.settings.build
+    for fs in ctx.facts.filesystems:
+        parts = []
+        for place in fs.places:
+            need = sizing.place_need_gib(place.name, ctx.cuda_on,
+                                         disk_cache_max_gib=build.disk_cache_max_gib,
+                                         disk_cache_used_gib=place.used_gib)
+            parts.append((place, need))
+        total = sum(n for _, n in parts)
+        found = f"{fs.free_gib:.1f} GiB free of {fs.total_gib:.0f} GiB: " + ", ".join(
+            f"{p.name} {p.path}" + (f" (holds {p.used_gib:.1f} GiB)" if p.used_gib else "")
+            for p, _ in parts)
+        expected = f">= {total:.1f} GiB (" + " + ".join(
+            f"{p.name} {n:.1f}" for p, n in parts) + ")"
+        keys = sorted({p.key for p, _ in parts})
+        row = f"disk.{fs.mount}"
+        if fs.free_gib >= total:
+            yield Check(row, OK, found, expected)
+        else:
+            yield Check(row, WARN, found, expected,
+                        f"free {total - fs.free_gib:.1f} GiB on {fs.mount} (`invoke cache` shows "
+                        f"what tfbuild's places hold), or move some of it: {', '.join(keys)}")
 
 
 def check_source(ctx: Context) -> Iterable[Check]:
@@ -521,8 +549,8 @@ def check_cache_keys(ctx: Context) -> Iterable[Check]:
     yield from rows(ctx)
 
 
-TAIL: tuple[CheckFn, ...] = (check_gpus, check_machine, check_source, check_network,
-                             check_cache_keys)
+TAIL: tuple[CheckFn, ...] = (check_gpus, check_machine, check_filesystems, check_source,
+                             check_network, check_cache_keys)
 
 
 def check_cuda_disabled(ctx: Context) -> Iterable[Check]:

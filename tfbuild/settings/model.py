@@ -110,6 +110,15 @@ class BuildSettings:
         "Bazel `--disk_cache` directory (`~` expanded). Empty: no disk cache."))
     dist_dir: str = field(metadata=doc(
         "Where artifacts are collected: `<dist_dir>/<profile>/`."))
+    disk_cache_max_gib: int = field(metadata=doc(
+        "Size limit of the disk cache: before each build it is pruned to this, least recently "
+        "used first (`invoke cache --gc` does it now). 0: no limit."))
+    min_free_mib: int = field(metadata=doc(
+        "While Bazel runs, stop it cleanly (as Ctrl-C does) when the output root's filesystem "
+        "has less than this free. 0: do not watch."))
+    keep_builds: int = field(metadata=doc(
+        "Build logs (and other per-build files in the state dir's `logs/`) kept: the last N "
+        "builds."))
 
 
 @dataclass(frozen=True, kw_only=True)

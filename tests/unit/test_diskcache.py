@@ -1,0 +1,159 @@
+"""Pure planning of disk-cache pruning, log rotation and the free-space watch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from tfbuild import diskcache, space
+from tfbuild.diskcache import DAY_NS, Entry, plan_prune, protect_after
+
+pytestmark = pytest.mark.unit
+
+S = 10**9
+
+
+def entry(name: str, size: int, t: int, store: str = "cas") -> Entry:
+    return Entry(f"/c/{store}/{name[:2]}/{name}", size, t * S, store)
+
+
+def test_plan_removes_least_recently_used_first_until_under_the_limit():
+    entries = [entry("cc", 30, 300), entry("aa", 30, 100), entry("bb", 30, 200),
+               entry("dd", 30, 400)]
+    plan = plan_prune(entries, limit_bytes=65, protect_after_ns=10_000 * S)
+    assert [os.path.basename(e.path) for e in plan.remove] == ["aa", "bb"]
+    assert plan.total_bytes == 120 and plan.freed_bytes == 60 and plan.after_bytes == 60
+
+
+def test_plan_removes_an_action_result_before_blobs_of_the_same_age():
+    entries = [entry("bb", 10, 100, "cas"), entry("aa", 10, 100, "ac")]
+    plan = plan_prune(entries, limit_bytes=10, protect_after_ns=10_000 * S)
+    assert [e.store for e in plan.remove] == ["ac"]
+
+
+def test_plan_keeps_protected_entries_even_over_the_limit():
+    entries = [entry("aa", 50, 100), entry("bb", 50, 900)]
+    plan = plan_prune(entries, limit_bytes=10, protect_after_ns=500 * S)
+    assert [os.path.basename(e.path) for e in plan.remove] == ["aa"]
+    assert plan.protected_bytes == 50
+
+
+def test_plan_under_the_limit_removes_nothing():
+    assert plan_prune([entry("aa", 5, 1)], limit_bytes=10, protect_after_ns=10 * S).remove == ()
+
+
+def test_a_running_build_protects_a_day_before_its_start():
+    now = 100 * DAY_NS
+    assert protect_after(now, [], grace_s=3600) == now - 3600 * S
+    assert protect_after(now, [now - 2 * 3600 * S], grace_s=3600) == now - 2 * 3600 * S - DAY_NS
+
+
+def test_rotation_keeps_the_files_of_the_last_builds():
+    names = ["build-20261101-100000.log", "build-20261102-100000.log",
+             "exec-20261102-100000.json", "build-20261103-100000.log", "notes.txt"]
+    assert space.rotation_plan(names, 2) == ["build-20261101-100000.log"]
+    assert space.rotation_plan(names, 1) == ["build-20261101-100000.log",
+                                             "build-20261102-100000.log",
+                                             "exec-20261102-100000.json"]
+
+
+class FakeProc:
+    def __init__(self):
+        self.signals = []
+
+    def poll(self):
+        return None if not self.signals else 1
+
+    def send_signal(self, sig):
+        self.signals.append(sig)
+
+
+def test_watch_sends_sigint_once_under_the_floor(tmp_path):
+    free = iter([900, 500, 90, 50])
+    watch = space.SpaceWatch(tmp_path, floor_bytes=100, interval_s=0.01, free=lambda p: next(free))
+    proc = FakeProc()
+    watch.start(proc)
+    deadline = time.monotonic() + 5
+    while not proc.signals and time.monotonic() < deadline:
+        time.sleep(0.01)
+    watch.stop()
+    assert proc.signals == [signal.SIGINT] and watch.tripped_free == 90
+
+
+def test_watch_above_the_floor_does_nothing(tmp_path):
+    watch = space.SpaceWatch(tmp_path, floor_bytes=100, interval_s=0.01, free=lambda p: 1000)
+    proc = FakeProc()
+    watch.start(proc)
+    time.sleep(0.1)
+    watch.stop()
+    assert proc.signals == [] and watch.tripped_free is None
+
+
+def test_scan_finds_entries_and_skips_temporary_files(tmp_path):
+    (tmp_path / "ac" / "ab").mkdir(parents=True)
+    (tmp_path / "cas" / "cd").mkdir(parents=True)
+    (tmp_path / "ac" / "ab" / "ab12").write_bytes(b"x" * 10)
+    (tmp_path / "cas" / "cd" / "cd34").write_bytes(b"y" * 5000)
+    (tmp_path / "cas" / "0f3c-temp").write_bytes(b"partial")  # Bazel 4's temporary file
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / "uuid").write_bytes(b"partial")
+    found = {os.path.basename(e.path): e for e in diskcache.scan(tmp_path)}
+    assert set(found) == {"ab12", "cd34"}
+    assert found["ab12"].store == "ac" and found["cd34"].size >= 4096
+
+
+def test_recency_is_the_later_of_atime_and_mtime(tmp_path):
+    path = tmp_path / "f"
+    path.write_text("x")
+    os.utime(path, ns=(5 * S, 3 * S))
+    assert diskcache.recency_ns(os.stat(path)) == 5 * S
+    os.utime(path, ns=(3 * S, 7 * S))
+    assert diskcache.recency_ns(os.stat(path)) == 7 * S
+
+
+def test_a_registered_build_is_running_until_its_block_ends(tmp_path):
+    with diskcache.registered(tmp_path, started_ns=42):
+        assert [b["started_ns"] for b in diskcache.running_builds(tmp_path)] == [42]
+    assert diskcache.running_builds(tmp_path) == []
+
+
+def test_a_stale_registration_is_not_a_running_build(tmp_path):
+    users = tmp_path / diskcache.USERS
+    users.mkdir(parents=True)
+    (users / "123-1.json").write_text('{"pid": 123, "started_ns": 1}')  # nobody holds its lock
+    assert diskcache.running_builds(tmp_path) == []
+    assert not (users / "123-1.json").exists()
+
+
+def _doctor_rows(profile, filesystems):
+    from tests.helpers.facts import healthy_facts
+    from tfbuild.doctor.checks import run_checks
+    from tfbuild.settings import resolve
+
+    settings = resolve(profile, env={}, overrides=()).settings
+    return {r.id: r for r in run_checks(settings, healthy_facts(filesystems=filesystems))}
+
+
+def test_doctor_has_one_row_per_filesystem_with_the_needs_of_its_places():
+    from tfbuild.discovery.facts import FsPlace, FsSpace
+
+    media = FsSpace("/media/workspace", 20.0, 500.0, (
+        FsPlace("output root", "/media/workspace/bazel", "build.output_user_root"),
+        FsPlace("repository cache", "/media/workspace/bazel/cache/repos/v1",
+                "build.output_user_root")))
+    home = FsSpace("/", 30.0, 100.0, (
+        FsPlace("disk cache", "/home/u/.cache/tfbuild/disk-cache", "build.disk_cache", 25.0),
+        FsPlace("dist", "/home/u/dist", "build.dist_dir")))
+    rows = _doctor_rows("rtx3050", (media, home))
+    assert "machine.disk" not in rows
+    cuda = rows["disk./media/workspace"]
+    assert cuda.status == "warn"  # 45 (output base) + 8 (repository cache) > 20 free
+    assert cuda.expected == ">= 53.0 GiB (output root 45.0 + repository cache 8.0)"
+    assert "build.output_user_root" in cuda.hint and "free 33.0 GiB" in cuda.hint
+    root = rows["disk./"]
+    assert root.status == "ok"  # disk cache grows 40 - 25 = 15, dist 3
+    assert root.expected == ">= 18.0 GiB (disk cache 15.0 + dist 3.0)"
+    assert "holds 25.0 GiB" in root.found

@@ -1,0 +1,349 @@
+"""Disk space where the bytes land: what tfbuild's places hold, the disk cache pruned before a
+build, free space watched while Bazel runs, per-build files rotated.
+
+Discovery here (sizes, free space) is kept apart from the pure pieces (plans, rows, messages),
+which the unit tests check with numbers written by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfbuild import console, diskcache, paths
+from tfbuild.downloads.store import repository_cache
+from tfbuild.errors import OutOfSpace
+from tfbuild.files import nearest_existing
+from tfbuild.settings.model import Settings
+
+MIB = 1024**2
+
+
+# -- places and filesystems ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Place:
+    name: str  # "output base", "disk cache", ...
+    path: Path
+    key: str  # the profile key (or flag) that moves it
+
+
+def places(settings: Settings, source: Path) -> list[Place]:
+    root = paths.output_user_root(settings)
+    found = [Place("output root", root, "build.output_user_root")]
+    if settings.build.disk_cache:
+        found.append(Place("disk cache", paths.expand(settings.build.disk_cache),
+                           "build.disk_cache"))
+    found += [Place("repository cache", repository_cache(root), "build.output_user_root"),
+              Place("logs", paths.state_dir(source) / "logs", "TFBUILD_STATE_DIR"),
+              Place("dist", paths.expand(settings.build.dist_dir), "build.dist_dir")]
+    return found
+
+
+@dataclass(frozen=True)
+class Filesystem:
+    device: int
+    mount: str
+    free: int
+    total: int
+
+
+def filesystem(path: Path) -> Filesystem:
+    existing = nearest_existing(path)
+    usage = shutil.disk_usage(existing)
+    return Filesystem(os.stat(existing).st_dev, _mount_point(existing), usage.free, usage.total)
+
+
+def _mount_point(path: Path) -> str:
+    path = Path(os.path.realpath(path))
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return str(path)
+
+
+def tree_size(path: Path) -> int:
+    """Bytes allocated under path (symlinks not followed); 0 when it does not exist."""
+    total = 0
+    stack = [str(path)]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as it:
+                for item in it:
+                    try:
+                        st = item.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    total += st.st_blocks * 512
+                    if item.is_dir(follow_symlinks=False):
+                        stack.append(item.path)
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+    return total
+
+
+def output_bases(root: Path) -> list[Path]:
+    """Bazel's output bases under an output user root (one per workspace: 32 hex digits)."""
+    try:
+        return sorted(p for p in root.iterdir() if p.is_dir() and re.fullmatch(r"[0-9a-f]{32}",
+                                                                                 p.name))
+    except FileNotFoundError:
+        return []
+
+
+# -- invoke cache --------------------------------------------------------------------------------
+def usage_rows(settings: Settings, source: Path) -> list[list[str]]:
+    rows = []
+    root = paths.output_user_root(settings)
+    current = paths.output_base(settings, source)
+    entries: list[tuple[str, Path, str]] = []
+    for base in output_bases(root):
+        mark = " (this tree)" if base == current else ""
+        entries.append((f"output base{mark}", base, "build.output_user_root"))
+    if not any(b == current for b in output_bases(root)):
+        entries.append(("output base (this tree)", current, "build.output_user_root"))
+    for place in places(settings, source):
+        if place.name != "output root":
+            entries.append((place.name, place.path, place.key))
+    for name, path, key in entries:
+        fs = filesystem(path)
+        size = tree_size(path)
+        limit = ""
+        if name == "disk cache" and settings.build.disk_cache_max_gib:
+            limit = f" (limit {settings.build.disk_cache_max_gib} GiB)"
+        rows.append([name, str(path), (diskcache.gib(size) if path.exists() else "absent") + limit,
+                     f"{diskcache.gib(fs.free)} free on {fs.mount}", key])
+    return rows
+
+
+def cache_command(settings: Settings, source: Path, *, gc: bool, max_gib: float | None,
+                  dry_run: bool) -> int:
+    if gc or dry_run:
+        cache = paths.expand(settings.build.disk_cache) if settings.build.disk_cache else None
+        limit = max_gib if max_gib is not None else settings.build.disk_cache_max_gib
+        if cache is None:
+            console.info("no disk cache (build.disk_cache is empty): nothing to prune")
+        else:
+            prune_cache(cache, limit, dry_run=dry_run)
+    console.table("", ["what", "path", "size", "free space", "moved by"],
+                  usage_rows(settings, source))
+    return 0
+
+
+# -- before a build: prune the disk cache, rotate per-build files --------------------------------
+def prune_cache(cache: Path, limit_gib: float, *, dry_run: bool = False
+                ) -> diskcache.PruneResult | None:
+    if not limit_gib or not cache.is_dir():
+        return None
+    result = diskcache.prune(cache.resolve(), int(limit_gib * diskcache.GIB), dry_run=dry_run)
+    console.note(prune_message(result, cache, limit_gib, dry_run))
+    if dry_run:
+        for entry in result.plan.remove[:20]:
+            console.plain(f"    would remove {entry.path} ({diskcache.gib(entry.size)})")
+        if len(result.plan.remove) > 20:
+            console.plain(f"    ... and {len(result.plan.remove) - 20} more")
+    return result
+
+
+def prune_message(result: diskcache.PruneResult, cache: Path, limit_gib: float,
+                  dry_run: bool) -> str:
+    plan = result.plan
+    head = f"    disk cache {cache}: {diskcache.gib(plan.total_bytes)}, limit {limit_gib:g} GiB"
+    if not plan.remove:
+        text = head + ": nothing to prune"
+        if plan.total_bytes > plan.limit_bytes:
+            text += (f" ({diskcache.gib(plan.protected_bytes)} used recently or by a running "
+                     "build is kept)")
+        return text
+    if dry_run:
+        return (head + f": would remove {len(plan.remove)} entries, "
+                f"{diskcache.gib(plan.freed_bytes)} (least recently used first)")
+    text = head + (f": removed {result.removed} entries, freed {diskcache.gib(result.freed_bytes)}"
+                   f", {diskcache.gib(plan.total_bytes - result.freed_bytes)} left")
+    kept = result.kept_used + result.kept_open
+    if kept:
+        text += f"; {kept} kept (in use since planned)"
+    if result.errors:
+        text += f"; {len(result.errors)} could not be removed ({result.errors[0]})"
+    return text
+
+
+STAMP = re.compile(r"(\d{8}-\d{6})")
+
+
+def rotation_plan(names: Iterable[str], keep: int) -> list[str]:
+    """The names to remove so that only the files of the last `keep` builds are left (a build
+    is the YYYYMMDD-HHMMSS stamp in its file names)."""
+    by_stamp: dict[str, list[str]] = {}
+    for name in names:
+        match = STAMP.search(name)
+        if match:
+            by_stamp.setdefault(match.group(1), []).append(name)
+    stamps = sorted(by_stamp)
+    old = stamps[:-keep] if keep > 0 else stamps
+    return sorted(n for s in old for n in by_stamp[s])
+
+
+def rotate(logs: Path, keep: int) -> list[str]:
+    """Remove the per-build files of all but the last `keep` builds (before a new one starts,
+    so `keep - 1` old ones stay beside it)."""
+    if keep <= 0 or not logs.is_dir():
+        return []
+    doomed = rotation_plan(os.listdir(logs), keep - 1)
+    for name in doomed:
+        path = logs / name
+        try:
+            if path.is_dir() and not path.is_symlink():  # a raw BEP dir a crash left
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+    return doomed
+
+
+def before_build(settings: Settings, source: Path, state: Path) -> None:
+    build = settings.build
+    rotate(state / "logs", build.keep_builds)
+    if build.disk_cache and build.disk_cache_max_gib:
+        prune_cache(paths.expand(build.disk_cache), build.disk_cache_max_gib)
+
+
+# -- while Bazel runs ----------------------------------------------------------------------------
+def low_space_message(path: Path, free: int, floor_mib: int) -> str:
+    fs = _mount_point(nearest_existing(path))
+    return (f"stopped the build before the disk filled: {free / MIB:.0f} MiB left on {fs} "
+            f"(the output root {path}), under build.min_free_mib = {floor_mib}")
+
+
+def low_space_hint(cache: Path | None, cache_on_same_fs: bool) -> str:
+    hints = ["free space there (`invoke cache` shows what tfbuild's places hold)",
+             "or set build.output_user_root to a larger filesystem"]
+    if cache_on_same_fs and cache is not None:
+        hints.insert(1, f"prune the disk cache ({cache}) with `invoke cache --gc --max-gib N`")
+    return ", ".join(hints) + "; then run `invoke build` again: it continues where it stopped"
+
+
+class SpaceWatch:
+    """Polls free space on one filesystem while a process runs; below the floor it sends the
+    process SIGINT, which a Bazel client turns into a clean stop (as Ctrl-C does)."""
+
+    def __init__(self, path: Path, floor_bytes: int, interval_s: float = 1.0,
+                 free: Callable[[Path], int] | None = None) -> None:
+        self.path = nearest_existing(path)
+        self.floor = floor_bytes
+        self.interval = interval_s
+        self._free = free or (lambda p: shutil.disk_usage(p).free)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.tripped_free: int | None = None
+
+    def start(self, proc: subprocess.Popen) -> None:
+        if self.floor <= 0:
+            return
+        self._thread = threading.Thread(target=self._run, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _run(self, proc: subprocess.Popen) -> None:
+        while not self._stop.wait(self.interval):
+            if proc.poll() is not None:
+                return
+            try:
+                free = self._free(self.path)
+            except OSError:
+                continue
+            if free < self.floor:
+                self.tripped_free = free
+                proc.send_signal(signal.SIGINT)
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+
+class _Guard:
+    def __init__(self, watch: SpaceWatch | None) -> None:
+        self.watch = watch
+
+    def start(self, proc: subprocess.Popen) -> None:
+        if self.watch:
+            self.watch.start(proc)
+
+
+@contextmanager
+def guarded(settings: Settings, source: Path) -> Iterator[_Guard]:
+    """Around the Bazel run: the disk cache marked in use (so a concurrent prune keeps what this
+    build reads) and free space on the output root watched. Raises OutOfSpace when the watch
+    stopped Bazel."""
+    build = settings.build
+    root = paths.output_user_root(settings)
+    cache = paths.expand(build.disk_cache) if build.disk_cache else None
+    watch = SpaceWatch(root, build.min_free_mib * MIB) if build.min_free_mib > 0 else None
+    with ExitStack() as stack:
+        if cache is not None:
+            cache.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(diskcache.registered(cache.resolve()))
+        guard = _Guard(watch)
+        try:
+            yield guard
+        finally:
+            if watch:
+                watch.stop()
+        if watch and watch.tripped_free is not None:
+            same_fs = cache is not None and filesystem(cache).device == filesystem(root).device
+            raise OutOfSpace(low_space_message(root, watch.tripped_free, build.min_free_mib),
+                             hint=low_space_hint(cache, same_fs))
+
+
+def cache(profile_ref: str | None = None, *, source: str | None = None,
+          overrides: Iterable[str] = (), gc: bool = False, max_gib: str | None = None,
+          dry_run: bool = False) -> int:
+    """`invoke cache`: what tfbuild's places hold; --gc prunes the disk cache now."""
+    from tfbuild.errors import ConfigError
+    from tfbuild.settings import resolve
+
+    limit = None
+    if max_gib is not None:
+        try:
+            limit = float(max_gib)
+        except ValueError:
+            limit = -1.0
+        if limit <= 0:
+            raise ConfigError(f"--max-gib must be a positive number of GiB, got {max_gib!r}",
+                              hint="e.g. --max-gib 20")
+    profile = resolve(profile_ref, overrides=list(overrides))
+    settings = profile.settings
+    if (gc or dry_run) and limit is None and not settings.build.disk_cache_max_gib:
+        raise ConfigError("no size to prune the disk cache to: build.disk_cache_max_gib is 0",
+                          hint="pass --max-gib N, or set build.disk_cache_max_gib")
+    return cache_command(settings, paths.source_dir(settings, source), gc=gc, max_gib=limit,
+                         dry_run=dry_run)
+
+
+# -- doctor --------------------------------------------------------------------------------------
+def filesystems_fact(settings: Settings, source: Path | None):
+    """Each filesystem tfbuild's places are on, once, with its free space (doctor's facts)."""
+    from tfbuild.discovery.facts import FsPlace, FsSpace
+
+    found: dict[int, tuple[Filesystem, list]] = {}
+    for place in places(settings, source or Path.cwd()):
+        if place.name == "logs" and source is None:
+            continue
+        fs = filesystem(place.path)
+        used = 0.0
+        if place.name == "disk cache" and settings.build.disk_cache_max_gib:
+            used = sum(e.size for e in diskcache.scan(place.path)) / diskcache.GIB
+        found.setdefault(fs.device, (fs, []))[1].append(
+            FsPlace(place.name, str(place.path), place.key, round(used, 2)))
+    return tuple(FsSpace(fs.mount, round(fs.free / diskcache.GIB, 1),
+                         round(fs.total / diskcache.GIB, 1), tuple(items))
+                 for fs, items in found.values())
