@@ -29,6 +29,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -48,6 +49,7 @@ class Entry:
     size: int  # bytes allocated on disk
     recency_ns: int  # max(atime, mtime)
     store: str  # "ac" or "cas"
+    refs: tuple[str, ...] = ()  # for an action result: the blob digests it names
 
 
 @dataclass(frozen=True)
@@ -115,11 +117,52 @@ def scan(root: Path) -> list[Entry]:
                         except FileNotFoundError:
                             continue
                         if item.is_file(follow_symlinks=False):
+                            refs = _refs(item.path, st) if store == "ac" else ()
                             entries.append(Entry(item.path, st.st_blocks * 512,
-                                                 recency_ns(st), store))
+                                                 recency_ns(st), store, refs))
             except FileNotFoundError:
                 continue
     return entries
+
+
+HASH = re.compile(rb"[0-9a-f]{64}")
+
+
+def _refs(path: str, st: os.stat_result) -> tuple[str, ...]:
+    """The sha256 digests an action result (a small protobuf) names: its output files, stdout,
+    stderr and output-directory trees. A Bazel before 7 does not refresh a blob it stores again,
+    so a blob counts as used as recently as the newest action result naming it.
+    Read without moving the atime (O_NOATIME; else the atime is put back), or reading would
+    make every action result look just used."""
+    flags = os.O_RDONLY | getattr(os, "O_NOATIME", 0)
+    restore = False
+    try:
+        try:
+            fd = os.open(path, flags)
+        except PermissionError:  # O_NOATIME needs the file's owner
+            fd = os.open(path, os.O_RDONLY)
+            restore = True
+        try:
+            data = os.read(fd, 1 << 20)
+        finally:
+            os.close(fd)
+        if restore:
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    except OSError:
+        return ()
+    return tuple(m.decode() for m in HASH.findall(data))
+
+
+def effective_recency(entries: Iterable[Entry]) -> dict[str, int]:
+    """path -> recency, a blob's raised to that of the newest action result naming it."""
+    named: dict[str, int] = {}
+    for e in entries:
+        if e.store == "ac":
+            for h in e.refs:
+                if named.get(h, -1) < e.recency_ns:
+                    named[h] = e.recency_ns
+    return {e.path: max(e.recency_ns, named.get(os.path.basename(e.path), -1))
+            if e.store == "cas" else e.recency_ns for e in entries}
 
 
 def protect_after(now_ns: int, running_starts_ns: Iterable[int], grace_s: float = GRACE_S) -> int:
@@ -131,15 +174,18 @@ def protect_after(now_ns: int, running_starts_ns: Iterable[int], grace_s: float 
 
 
 def plan_prune(entries: Iterable[Entry], limit_bytes: int, protect_after_ns: int) -> PrunePlan:
-    """Least recently used first (action results before blobs of the same age, so no action
-    result is left pointing at a removed blob), until what is left fits in limit_bytes."""
-    ordered = sorted(entries, key=lambda e: (e.recency_ns, e.store != "ac", e.path))
+    """Least recently used first (action results before blobs of the same age, and a blob
+    never older than the newest action result naming it, so no action result is left pointing
+    at a removed blob), until what is left fits in limit_bytes."""
+    entries = list(entries)
+    recency = effective_recency(entries)
+    ordered = sorted(entries, key=lambda e: (recency[e.path], e.store != "ac", e.path))
     total = sum(e.size for e in ordered)
     excess = total - limit_bytes
     remove: list[Entry] = []
     protected = 0
     for entry in ordered:
-        if entry.recency_ns >= protect_after_ns:
+        if recency[entry.path] >= protect_after_ns:
             protected += entry.size
             continue
         if excess <= 0:

@@ -157,3 +157,22 @@ def test_doctor_has_one_row_per_filesystem_with_the_needs_of_its_places():
     assert root.status == "ok"  # disk cache grows 40 - 25 = 15, dist 3
     assert root.expected == ">= 18.0 GiB (disk cache 15.0 + dist 3.0)"
     assert "holds 25.0 GiB" in root.found
+
+
+def test_a_blob_is_as_recent_as_the_newest_action_result_naming_it():
+    blob = "ab" * 32
+    entries = [Entry(f"/c/cas/ab/{blob}", 10, 100 * S, "cas"),  # stored again, not refreshed
+               Entry("/c/ac/cd/" + "cd" * 32, 10, 900 * S, "ac", refs=(blob,)),
+               entry("ee", 10, 500)]
+    plan = plan_prune(entries, limit_bytes=20, protect_after_ns=10_000 * S)
+    assert [os.path.basename(e.path) for e in plan.remove] == ["ee"]
+
+
+def test_scanning_an_action_result_leaves_its_atime_alone(tmp_path):
+    path = tmp_path / "ac" / "ab" / ("ab" * 32)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x0a\x44" + b"cd" * 32)
+    os.utime(path, ns=(3 * S, 3 * S))  # atime <= mtime: any plain read would move it
+    (found,) = diskcache.scan(tmp_path)
+    assert found.refs == ("cd" * 32,)
+    assert os.stat(path).st_atime_ns == 3 * S
