@@ -22,10 +22,15 @@ def disk_needed_gib(cuda: bool) -> float:
 
 
 def place_need_gib(place: str, cuda: bool, *, disk_cache_max_gib: float = 0.0,
-                   disk_cache_used_gib: float = 0.0) -> float:
-    """What a build of this profile will still write to one of tfbuild's places."""
+                   disk_cache_used_gib: float = 0.0, cuda_redist_gib: float | None = None
+                   ) -> float:
+    """What a build of this profile will still write to one of tfbuild's places. For the
+    repository cache of a CUDA build, NVIDIA's redistributions are counted from their JSON
+    (`cuda_redist_gib`) when known, on top of the CPU build's archives."""
     figures = pins.disk()
     kind = "cuda" if cuda else "cpu"
+    if place == "repository cache" and cuda and cuda_redist_gib is not None:
+        return figures["repository_gib_cpu"] + cuda_redist_gib
     if place == "output root":
         return disk_needed_gib(cuda)
     if place == "disk cache":

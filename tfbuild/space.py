@@ -335,6 +335,7 @@ def filesystems_fact(settings: Settings, source: Path | None):
     from tfbuild.discovery.facts import FsPlace, FsSpace
 
     found: dict[int, tuple[Filesystem, list]] = {}
+    redist = cuda_redist_gib(settings, source)
     for place in places(settings, source or Path.cwd()):
         if place.name == "logs" and source is None:
             continue
@@ -343,7 +344,59 @@ def filesystems_fact(settings: Settings, source: Path | None):
         if place.name == "disk cache" and settings.build.disk_cache_max_gib:
             used = sum(e.size for e in diskcache.scan(place.path)) / diskcache.GIB
         found.setdefault(fs.device, (fs, []))[1].append(
-            FsPlace(place.name, str(place.path), place.key, round(used, 2)))
+            FsPlace(place.name, str(place.path), place.key, round(used, 2),
+                    redist if place.name == "repository cache" else None))
     return tuple(FsSpace(fs.mount, round(fs.free / diskcache.GIB, 1),
                          round(fs.total / diskcache.GIB, 1), tuple(items))
                  for fs, items in found.values())
+
+
+def redist_bytes(document: str, kind: str, components: Iterable[str], cuda_major: str) -> int:
+    """Bytes of the linux-x86_64 archives an NVIDIA redistrib JSON lists for the components TF
+    uses (its `size` fields; cuDNN has one archive per CUDA major)."""
+    import json
+
+    data = json.loads(document)
+    wanted = {"cudnn"} if kind == "cudnn" else set(components) - {"cudnn"}
+    total = 0
+    for component in wanted:
+        entry = data.get(component, {}).get("linux-x86_64") or {}
+        if "relative_path" not in entry:
+            entry = entry.get(f"cuda{cuda_major}", {})
+        try:
+            total += int(entry.get("size", 0))
+        except (TypeError, ValueError):
+            continue
+    return total
+
+
+def cuda_redist_gib(settings: Settings, source: Path | None) -> float | None:
+    """What the hermetic CUDA/cuDNN downloads weigh, from NVIDIA's redistrib JSON files when
+    they are already in the repository cache or prefetch's distdir; None when unknown."""
+    from tfbuild import versions
+    from tfbuild.downloads import archives
+    from tfbuild.downloads import store as store_mod
+
+    cuda = settings.cuda
+    if not cuda.enabled or source is None or not source.is_dir():
+        return None
+    index = archives.redist_index(source, cuda_version=cuda.version,
+                                  cudnn_version=cuda.cudnn_version,
+                                  local_cuda=bool(cuda.local_cuda_path),
+                                  local_cudnn=bool(cuda.local_cudnn_path),
+                                  local_nccl=bool(cuda.local_nccl_path))
+    if index is None or not index.json_archives:
+        return None
+    store = store_mod.load(paths.state_dir(source)) or store_mod.Store(
+        None, repository_cache(paths.output_user_root(settings)))
+    major = str((versions.version(cuda.version) or versions.version("12")).major)
+    total = 0
+    for archive, _, kind in index.json_archives:
+        if not store.has(archive):
+            return None
+        try:
+            total += redist_bytes(store.path_for(archive).read_text(), kind, index.components,
+                                  major)
+        except ValueError:
+            return None
+    return round(total / diskcache.GIB, 2)

@@ -98,14 +98,20 @@ def test_disk_cache_is_pruned_lru_first_and_the_last_build_stays_whole(tf_worksp
 def test_build_prunes_the_disk_cache_to_the_profile_limit_first(tf_workspace):
     ws = tf_workspace
     dc = ws["source"].parent / "disk-cache"
-    prof = profile(ws, "a", 'bazel_options = ["--action_env=TFBUILD_TEST_SET=a"]\n')
+    prof = profile(ws, "a", f"targets = {QUICK}\n")
     assert build(ws, prof, *cache_set(dc)).returncode == 0
-    old = entries(dc)
-    age(old, mtime_ago_ns=3 * HOUR, atime_ago_ns=3 * HOUR)
-    other = profile(ws, "b", 'bazel_options = ["--action_env=TFBUILD_TEST_SET=b"]\n')
-    proc = build(ws, other, *cache_set(dc, "1"), "--set", "build.disk_cache_max_gib=1")
+    fresh = entries(dc)
+    # an old 1.1 GiB blob (allocated, not written): the cache is over a 1 GiB limit
+    digest = "ab" * 32
+    big = dc / "cas" / "ab" / digest
+    big.parent.mkdir(parents=True, exist_ok=True)
+    with open(big, "wb") as handle:
+        os.posix_fallocate(handle.fileno(), 0, int(1.1 * diskcache.GIB))
+    age([big], mtime_ago_ns=48 * HOUR, atime_ago_ns=48 * HOUR)
+    proc = build(ws, prof, *cache_set(dc, "1"))
     assert proc.returncode == 0, proc.stderr
-    assert "limit 1 GiB: nothing to prune" in proc.stdout, proc.stdout
+    assert "limit 1 GiB: removed 1 entries, freed 1.10 GiB" in proc.stdout, proc.stdout
+    assert not big.exists() and fresh.keys() <= entries(dc).keys()
 
 
 def _start(ws, prof, *args) -> subprocess.Popen:

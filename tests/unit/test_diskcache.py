@@ -176,3 +176,38 @@ def test_scanning_an_action_result_leaves_its_atime_alone(tmp_path):
     (found,) = diskcache.scan(tmp_path)
     assert found.refs == ("cd" * 32,)
     assert os.stat(path).st_atime_ns == 3 * S
+
+
+def test_rotate_leaves_room_for_the_new_build(tmp_path):
+    for day in range(1, 5):
+        (tmp_path / f"build-2026110{day}-100000.log").write_text("x")
+    (tmp_path / "keep.txt").write_text("x")
+    removed = space.rotate(tmp_path, keep=3)
+    assert removed == ["build-20261101-100000.log", "build-20261102-100000.log"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "build-20261103-100000.log", "build-20261104-100000.log", "keep.txt"]
+
+
+# The shape of NVIDIA's redistrib JSON (sizes are strings; cuDNN has one archive per CUDA major),
+# written by hand with made-up figures.
+CUDA_JSON = """{"release_label": "12.4.0",
+ "cuda_cudart": {"linux-x86_64": {"relative_path": "a.tar.xz", "sha256": "00", "size": "1000"}},
+ "cuda_nvcc": {"linux-x86_64": {"relative_path": "b.tar.xz", "sha256": "11", "size": "2000"}},
+ "nsight_compute": {"linux-x86_64": {"relative_path": "c.tar.xz", "sha256": "22", "size": "9"}}}"""
+CUDNN_JSON = """{"cudnn": {"linux-x86_64": {
+  "cuda11": {"relative_path": "d.tar.xz", "sha256": "33", "size": "500"},
+  "cuda12": {"relative_path": "e.tar.xz", "sha256": "44", "size": "700"}}}}"""
+
+
+def test_redistribution_sizes_come_from_nvidias_json():
+    assert space.redist_bytes(CUDA_JSON, "cuda", ["cuda_cudart", "cuda_nvcc", "cudnn"], "12") == 3000
+    assert space.redist_bytes(CUDNN_JSON, "cudnn", ["cuda_cudart"], "12") == 700
+
+
+def test_doctor_counts_the_measured_redistributions():
+    from tfbuild.discovery.facts import FsPlace, FsSpace
+
+    fs = FsSpace("/", 100.0, 500.0, (FsPlace("repository cache", "/r", "build.output_user_root",
+                                             0.0, 3.5),))
+    row = _doctor_rows("rtx3050", (fs,))["disk./"]
+    assert row.expected == ">= 5.5 GiB (repository cache 5.5 of which NVIDIA 3.5 per its JSON)"

@@ -109,6 +109,7 @@ class FsPlace:
     path: str
     key: str  # the setting that moves it
     used_gib: float = 0.0  # measured for the disk cache (it grows up to its limit)
+    measured_gib: float | None = None  # what a build adds, where measured (NVIDIA's JSON)
 
 
 @dataclass(frozen=True)

@@ -422,14 +422,17 @@ def check_filesystems(ctx: Context) -> Iterable[Check]:
         for place in fs.places:
             need = sizing.place_need_gib(place.name, ctx.cuda_on,
                                          disk_cache_max_gib=build.disk_cache_max_gib,
-                                         disk_cache_used_gib=place.used_gib)
+                                         disk_cache_used_gib=place.used_gib,
+                                         cuda_redist_gib=place.measured_gib)
             parts.append((place, need))
         total = sum(n for _, n in parts)
         found = f"{fs.free_gib:.1f} GiB free of {fs.total_gib:.0f} GiB: " + ", ".join(
             f"{p.name} {p.path}" + (f" (holds {p.used_gib:.1f} GiB)" if p.used_gib else "")
             for p, _ in parts)
         expected = f">= {total:.1f} GiB (" + " + ".join(
-            f"{p.name} {n:.1f}" for p, n in parts) + ")"
+            f"{p.name} {n:.1f}" + (f" of which NVIDIA {p.measured_gib:.1f} per its JSON"
+                                   if p.measured_gib is not None and ctx.cuda_on else "")
+            for p, n in parts) + ")"
         keys = sorted({p.key for p, _ in parts})
         row = f"disk.{fs.mount}"
         if fs.free_gib >= total:
