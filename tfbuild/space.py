@@ -109,6 +109,8 @@ def usage_rows(settings: Settings, source: Path) -> list[list[str]]:
         entries.append((f"output base{mark}", base, "build.output_user_root"))
     if not any(b == current for b in output_bases(root)):
         entries.append(("output base (this tree)", current, "build.output_user_root"))
+    if (root / "install").is_dir():
+        entries.append(("Bazel install bases", root / "install", "build.output_user_root"))
     for place in places(settings, source):
         if place.name != "output root":
             entries.append((place.name, place.path, place.key))

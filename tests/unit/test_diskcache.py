@@ -211,3 +211,21 @@ def test_doctor_counts_the_measured_redistributions():
                                              0.0, 3.5),))
     row = _doctor_rows("rtx3050", (fs,))["disk./"]
     assert row.expected == ">= 5.5 GiB (repository cache 5.5 of which NVIDIA 3.5 per its JSON)"
+
+
+@pytest.mark.parametrize("max_gib,message", [("abc", "--max-gib must be a positive number"),
+                                             ("0", "--max-gib must be a positive number")])
+def test_cache_refuses_a_bad_size(max_gib, message):
+    from tfbuild.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message) as info:
+        space.cache("cpu", gc=True, max_gib=max_gib)
+    assert info.value.exit_code == 2
+
+
+def test_cache_gc_without_any_limit_says_which_key(monkeypatch):
+    from tfbuild.errors import ConfigError
+
+    monkeypatch.delenv("TFBUILD_PROFILE", raising=False)
+    with pytest.raises(ConfigError, match="build.disk_cache_max_gib is 0"):
+        space.cache("cpu", gc=True, overrides=["build.disk_cache_max_gib=0"])
