@@ -99,7 +99,8 @@ def output_bases(root: Path) -> list[Path]:
 
 
 # -- invoke cache --------------------------------------------------------------------------------
-def usage_rows(settings: Settings, source: Path) -> list[list[str]]:
+def usage_rows(settings: Settings, source: Path, limit_gib: float | None = None
+               ) -> list[list[str]]:
     rows = []
     root = paths.output_user_root(settings)
     current = paths.output_base(settings, source)
@@ -118,8 +119,9 @@ def usage_rows(settings: Settings, source: Path) -> list[list[str]]:
         fs = filesystem(path)
         size = tree_size(path)
         limit = ""
-        if name == "disk cache" and settings.build.disk_cache_max_gib:
-            limit = f" (limit {settings.build.disk_cache_max_gib} GiB)"
+        cache_limit = limit_gib if limit_gib is not None else settings.build.disk_cache_max_gib
+        if name == "disk cache" and cache_limit:
+            limit = f" (limit {cache_limit:g} GiB)"
         rows.append([name, str(path), (diskcache.gib(size) if path.exists() else "absent") + limit,
                      f"{diskcache.gib(fs.free)} free on {fs.mount}", key])
     return rows
@@ -135,7 +137,7 @@ def cache_command(settings: Settings, source: Path, *, gc: bool, max_gib: float 
         else:
             prune_cache(cache, limit, dry_run=dry_run)
     console.table("", ["what", "path", "size", "free space", "moved by"],
-                  usage_rows(settings, source))
+                  usage_rows(settings, source, max_gib))
     return 0
 
 
@@ -157,18 +159,21 @@ def prune_cache(cache: Path, limit_gib: float, *, dry_run: bool = False
 def prune_message(result: diskcache.PruneResult, cache: Path, limit_gib: float,
                   dry_run: bool) -> str:
     plan = result.plan
-    head = f"    disk cache {cache}: {diskcache.gib(plan.total_bytes)}, limit {limit_gib:g} GiB"
+    head = (f"    disk cache {cache}: {diskcache.gib(plan.total_bytes)} in entries, limit "
+            f"{limit_gib:g} GiB")
     if not plan.remove:
         text = head + ": nothing to prune"
         if plan.total_bytes > plan.limit_bytes:
             text += (f" ({diskcache.gib(plan.protected_bytes)} used recently or by a running "
                      "build is kept)")
         return text
+    kept_recent = (f"; {diskcache.gib(plan.protected_bytes)} used in the last hour or by a "
+                   "running build is kept" if plan.after_bytes > plan.limit_bytes else "")
     if dry_run:
         return (head + f": would remove {len(plan.remove)} entries, "
-                f"{diskcache.gib(plan.freed_bytes)} (least recently used first)")
+                f"{diskcache.gib(plan.freed_bytes)} (least recently used first)" + kept_recent)
     text = head + (f": removed {result.removed} entries, freed {diskcache.gib(result.freed_bytes)}"
-                   f", {diskcache.gib(plan.total_bytes - result.freed_bytes)} left")
+                   f", {diskcache.gib(plan.total_bytes - result.freed_bytes)} left") + kept_recent
     kept = result.kept_used + result.kept_open
     if kept:
         text += f"; {kept} kept (in use since planned)"

@@ -110,7 +110,7 @@ def test_build_prunes_the_disk_cache_to_the_profile_limit_first(tf_workspace):
     age([big], mtime_ago_ns=48 * HOUR, atime_ago_ns=48 * HOUR)
     proc = build(ws, prof, *cache_set(dc, "1"))
     assert proc.returncode == 0, proc.stderr
-    assert "limit 1 GiB: removed 1 entries, freed 1.10 GiB" in proc.stdout, proc.stdout
+    assert "in entries, limit 1 GiB: removed 1 entries, freed 1.10 GiB" in proc.stdout, proc.stdout
     assert not big.exists() and fresh.keys() <= entries(dc).keys()
 
 
