@@ -26,6 +26,7 @@ Planning (what to delete) is pure and separate from the deletion.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -100,8 +101,9 @@ def _store_dirs(root: Path) -> Iterator[tuple[str, Path]]:
                 yield store, path
 
 
-def scan(root: Path) -> list[Entry]:
-    """Every cache entry (`<store>/<2 hex>/<digest>`); temporary files are left out."""
+def scan(root: Path, *, refs: bool = True) -> list[Entry]:
+    """Every cache entry (`<store>/<2 hex>/<digest>`); temporary files are left out.
+    `refs=False` only stats (what a size needs); `with_refs` reads the action results later."""
     entries: list[Entry] = []
     for store, top in _store_dirs(root):
         try:
@@ -117,12 +119,24 @@ def scan(root: Path) -> list[Entry]:
                         except FileNotFoundError:
                             continue
                         if item.is_file(follow_symlinks=False):
-                            refs = _refs(item.path, st) if store == "ac" else ()
+                            named = _refs(item.path, st) if refs and store == "ac" else ()
                             entries.append(Entry(item.path, st.st_blocks * 512,
-                                                 recency_ns(st), store, refs))
+                                                 recency_ns(st), store, named))
             except FileNotFoundError:
                 continue
     return entries
+
+
+def with_refs(entries: Iterable[Entry]) -> list[Entry]:
+    out = []
+    for e in entries:
+        if e.store == "ac" and not e.refs:
+            try:
+                e = dataclasses.replace(e, refs=_refs(e.path, os.stat(e.path)))
+            except OSError:
+                pass
+        out.append(e)
+    return out
 
 
 HASH = re.compile(rb"[0-9a-f]{64}")
@@ -302,7 +316,10 @@ def prune(root: Path, limit_bytes: int, *, dry_run: bool = False,
     running = running_builds(root)
     horizon = protect_after(time.time_ns(), [r.get("started_ns") or time.time_ns()
                                              for r in running], grace_s)
-    plan = plan_prune(scan(root), limit_bytes, horizon)
+    entries = scan(root, refs=False)
+    if sum(e.size for e in entries) > limit_bytes:  # over: read the action results to plan
+        entries = with_refs(entries)
+    plan = plan_prune(entries, limit_bytes, horizon)
     if dry_run:
         return PruneResult(plan)
     return execute(plan, root)

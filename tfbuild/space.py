@@ -349,7 +349,7 @@ def filesystems_fact(settings: Settings, source: Path | None):
         fs = filesystem(place.path)
         used = 0.0
         if place.name == "disk cache" and settings.build.disk_cache_max_gib:
-            used = sum(e.size for e in diskcache.scan(place.path)) / diskcache.GIB
+            used = sum(e.size for e in diskcache.scan(place.path, refs=False)) / diskcache.GIB
         found.setdefault(fs.device, (fs, []))[1].append(
             FsPlace(place.name, str(place.path), place.key, round(used, 2),
                     redist if place.name == "repository cache" else None))
