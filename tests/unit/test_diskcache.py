@@ -229,3 +229,32 @@ def test_cache_gc_without_any_limit_says_which_key(monkeypatch):
     monkeypatch.delenv("TFBUILD_PROFILE", raising=False)
     with pytest.raises(ConfigError, match="build.disk_cache_max_gib is 0"):
         space.cache("cpu", gc=True, overrides=["build.disk_cache_max_gib=0"])
+
+
+def _old_cache(root, names):
+    paths = []
+    for name in names:
+        path = root / "cas" / name[:2] / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * 100)
+        os.utime(path, ns=(S, S))
+        paths.append(path)
+    return paths
+
+
+def test_a_file_open_in_some_process_is_not_removed(tmp_path):
+    held, free = _old_cache(tmp_path, ["aa" * 32, "bb" * 32])
+    plan = plan_prune(diskcache.scan(tmp_path), limit_bytes=0, protect_after_ns=10 * S)
+    assert len(plan.remove) == 2
+    with open(held, "rb"):
+        result = diskcache.execute(plan, tmp_path)
+    assert result.kept_open == 1 and result.removed == 1
+    assert held.exists() and not free.exists()
+
+
+def test_an_entry_used_after_planning_is_not_removed(tmp_path):
+    (used,) = _old_cache(tmp_path, ["aa" * 32])
+    plan = plan_prune(diskcache.scan(tmp_path), limit_bytes=0, protect_after_ns=10 * S)
+    os.utime(used, ns=(5 * S, S))  # read by a build in between
+    result = diskcache.execute(plan, tmp_path)
+    assert result.kept_used == 1 and used.exists()
