@@ -1,10 +1,11 @@
 """Pruning a disk cache of 100,000 entries (tfbuild.diskcache: scan, plan, remove) against
-`find -delete` of the same entries, measured in the same run on copies of one generated cache.
+`find -delete` of the same entries, measured in the same run on identical generated caches.
 
 The generated cache has Bazel's layout (ac/ and cas/ with 256 shards of 64-hex names; action
 results are small protobuf-like files naming blobs). Half the entries are made old and pruning
-is asked for half the size, so both sides remove the same 50,000 files; `find` is given the
-list of the old ones by name pattern (their shard directories), as a cron job would use -atime.
+is asked for half the size, so both sides remove the same 50,000 files; `find` picks the old
+ones by path pattern (their shard directories), as a cron job would by -atime. Each side gets
+a freshly generated cache (a copy would read the files and refresh their atimes).
 
     .venv/bin/python bench/diskcache.py [N]
 """
@@ -67,7 +68,7 @@ def main() -> None:
             times = {}
             for name, fn in (sides if rep % 2 == 0 else sides[::-1]):
                 copy = Path(tmp) / f"{name}-{rep}"
-                shutil.copytree(template, copy)
+                make_cache(copy, n)  # not a copy: reading the template would refresh atimes
                 times[name], removed, left = fn(copy, keep)
                 print(f"run {rep + 1} {name:8} removed {removed} in {times[name]:.2f} s "
                       f"({left} left)")
