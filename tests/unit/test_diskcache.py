@@ -181,9 +181,12 @@ def test_scanning_an_action_result_leaves_its_atime_alone(tmp_path):
 def test_rotate_leaves_room_for_the_new_build(tmp_path):
     for day in range(1, 5):
         (tmp_path / f"build-2026110{day}-100000.log").write_text("x")
+    (tmp_path / "build-20261101-100000.bep.json").write_text("{}")
+    (tmp_path / ".build-20261101-100000.raw").mkdir()  # left by a crash
     (tmp_path / "keep.txt").write_text("x")
     removed = space.rotate(tmp_path, keep=3)
-    assert removed == ["build-20261101-100000.log", "build-20261102-100000.log"]
+    assert removed == [".build-20261101-100000.raw", "build-20261101-100000.bep.json",
+                       "build-20261101-100000.log", "build-20261102-100000.log"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "build-20261103-100000.log", "build-20261104-100000.log", "keep.txt"]
 
