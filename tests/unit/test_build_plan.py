@@ -65,12 +65,19 @@ def test_bad_remote_settings(override, env, message):
         plan(overrides=[override], env=env)
 
 
-def test_rules_python_fetch_uses_the_same_startup_options():
-    cmd = plan()
+def test_rules_python_fetch_is_the_build_itself_with_nobuild():
+    """`query` reads no `build:` configs or `build --repo_env` lines: the fetch is a `build`
+    with every option of the real build (same server, same repository environment)."""
+    cmd = plan(overrides=["remote.cache=http://127.0.0.1:9", "remote.header_env=TOKEN"],
+               env={"TOKEN": "Authorization: Bearer abc"})
     fetch = fetch_rules_python(cmd)
-    assert fetch[: 1 + len(cmd.startup)] == [cmd.bazel, *cmd.startup]
-    assert fetch[1 + len(cmd.startup)] == "query"
-    assert "@rules_python//python/private/pypi/whl_installer:wheel_installer.py" in fetch
+    argv = fetch.argv()
+    assert argv[: 2 + len(cmd.startup)] == [cmd.bazel, *cmd.startup, "build"]
+    assert list(fetch.options) == [*cmd.options, "--nobuild"]
+    assert "--config=cuda_wheel" in fetch.options
+    assert argv[-1] == "@rules_python//python/private/pypi/whl_installer:wheel_installer.py"
+    assert "--remote_header=Authorization=Bearer abc" in argv
+    assert "abc" not in " ".join(fetch.argv(with_secrets=False))
 
 
 def test_pipeline_reads_progress_and_bazel_summary():

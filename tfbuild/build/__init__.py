@@ -107,7 +107,7 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
     step = 4
     if _pip_patch_wanted(profile):
         console.info(f"{step}. fetch rules_python, then apply the pip-mirror fix:")
-        console.plain(f"   {quote(fetch_rules_python(cmd))}")
+        console.plain(f"   {quote(fetch_rules_python(cmd).argv(with_secrets=False))}")
         step += 1
     console.info(f"{step}. bazel (copy-pasteable):")
     console.plain(cmd.shell(src, environment.bazel_client_env(cfg.environment, cfg.facts)))
@@ -297,11 +297,11 @@ def _log_path(state: Path) -> Path:
 
 def _prepare_pip_mirror(profile, cmd: BazelCommand, src: Path, output_base: Path,
                         env: dict, runner: Runner) -> None:
-    """Fetch rules_python (a query loads only that repository), then patch its installer in
-    the output base, before the build runs pip for the first time."""
+    """Fetch rules_python (a --nobuild build of one of its files, with the build's options),
+    then patch its installer in the output base, before the build runs pip for the first time."""
     console.step("fetch rules_python for the pip-mirror fix")
     try:
-        runner.run(fetch_rules_python(cmd), cwd=src, env=env, timeout=3600)
+        runner.run(fetch_rules_python(cmd).argv(), cwd=src, env=env, timeout=3600)
     except CommandError as exc:
         raise BuildFailed(f"could not fetch rules_python: {exc.message}\n{exc.output_tail}",
                           hint="check the download mirror settings (mirrors.tf_mirror)") from None

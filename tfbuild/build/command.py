@@ -8,6 +8,7 @@ profile, so that a second run reuses the Bazel server and its analysis cache.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -145,13 +146,18 @@ def plan_command(settings: Settings, request: BuildRequest, *, bazel: str, jobs:
                         secret_options=tuple(secrets), secret_note=secret_note(settings))
 
 
-def fetch_rules_python(cmd: BazelCommand) -> list[str]:
-    """A query that fetches @rules_python (and nothing pip-related) before the build, so the
-    pip-mirror fix is in place when pip first runs. Same startup options: same server."""
-    return [cmd.bazel, *cmd.startup, "query",
-            "@rules_python//python/private/pypi/whl_installer:wheel_installer.py",
-            *[o for o in cmd.options if o.startswith(("--repo_env", "--config"))],
-            *UI_OPTIONS]
+RULES_PYTHON_INSTALLER = "@rules_python//python/private/pypi/whl_installer:wheel_installer.py"
+
+
+def fetch_rules_python(cmd: BazelCommand) -> BazelCommand:
+    """`bazel build --nobuild` of rules_python's wheel_installer.py with the build's own startup
+    options and options (so the same server, the same `build:` configs and `build --repo_env`
+    lines, and no analysis cache discarded): it fetches @rules_python, and nothing pip-related,
+    before the build, so the pip-mirror fix is in place when pip first runs. A `query` cannot
+    do this: it reads no `build:` configs ("Config value 'cuda_wheel' is not defined in any .rc
+    file") and none of the rc's `build --repo_env` lines."""
+    return dataclasses.replace(cmd, options=(*cmd.options, "--nobuild"),
+                               targets=(RULES_PYTHON_INSTALLER,))
 
 
 def uses_secret(values: Sequence[str]) -> bool:
