@@ -30,16 +30,24 @@ def output_user_root(settings: Settings) -> Path:
 
 
 def output_base(settings: Settings, source: Path) -> Path:
-    """Bazel's output base: <output_user_root>/<md5 of the workspace path>."""
-    digest = hashlib.md5(str(source).encode()).hexdigest()
-    return output_user_root(settings) / digest
+    """Bazel's output base, computed the way Bazel's client does (checked with `bazel info
+    output_base` of Debian's Bazel 4.2.3 from a tree and an output root both reached through
+    symlinks): <output_user_root, resolved>/<md5 of the *physical* workspace path>. The client
+    takes the workspace from getcwd(), which never contains a symlink, so `~/tf -> /media/...`
+    hashes /media/...; a `--output_base=` startup option replaces the whole rule."""
+    for option in settings.build.startup_options:
+        if option.startswith("--output_base="):
+            return Path(os.path.realpath(expand(option.split("=", 1)[1])))
+    digest = hashlib.md5(os.path.realpath(source).encode()).hexdigest()
+    return Path(os.path.realpath(output_user_root(settings))) / digest
 
 
 def state_dir(source: Path) -> Path:
     """tfbuild's records for one TF tree (environment, backups, patch state, lock, logs), kept
     outside the tree so that the checkout stays clean and Bazel never globs them."""
-    digest = hashlib.sha256(str(source).encode()).hexdigest()[:12]
-    return state_root() / f"{source.name or 'root'}-{digest}"
+    physical = Path(os.path.realpath(source))  # one state (and lock) per tree, as Bazel has
+    digest = hashlib.sha256(str(physical).encode()).hexdigest()[:12]
+    return state_root() / f"{physical.name or 'root'}-{digest}"
 
 
 def state_root() -> Path:

@@ -360,3 +360,24 @@ def test_source_clones_shallow_and_reports_unreachable(tmp_path):
     assert proc.returncode == 3
     assert "cannot clone https://127.0.0.1:9/tensorflow.git at v2.18.1" in proc.stderr
     assert "--source DIR" in proc.stderr
+
+
+def test_tree_reached_through_a_symlink(tf_workspace):
+    """`~/tf -> /media/workspace/github/tensorflow`: Bazel hashes the physical path, so the
+    pip-mirror fix must land in that output base, and the outputs come from Bazel's bazel-bin."""
+    ws = tf_workspace
+    link = ws["source"].parent / "tf-link"
+    link.symlink_to(ws["source"])
+    profile = write_profile(ws, '[mirrors]\npip_index = "https://pypi.example.cn/simple/"\n'
+                                'pip_method = "patch"\n')
+    proc = invoke(["build", "--profile", profile, "--source", str(link)], env=ws["env"])
+    assert proc.returncode == 0, proc.stderr
+    info = bazel(link, ws["root"], "info", "output_base").stdout.strip()
+    physical = hashlib.md5(str(ws["source"].resolve()).encode()).hexdigest()
+    assert info == str(ws["root"] / physical)  # what Bazel 4.2.3 hashes: the physical path
+    record = json.loads((Path(info) / "external/pypi_numpy/pip_args.json").read_text())
+    assert "https://pypi.example.cn/simple" in record["pip_args"]
+    assert f"{info}/external/rules_python/" in proc.stdout  # the patched file, as reported
+    dist = ws["source"].parent / "dist" / "tfs"
+    assert (dist / "tensorflow-2.18.1-py3-none-any.whl").exists()
+    assert "bazel-bin" in proc.stdout and " info " in proc.stdout

@@ -128,3 +128,11 @@ def test_an_error_far_from_the_end_is_still_diagnosed():
     for i in range(5000):  # --keep_going: the build goes on long after the failure
         pipe.feed(f"[{i} / 9000] Compiling tensorflow/core/kernels/op_{i}.cc\n")
     assert [d.signature.id for d in diagnose(pipe.diagnosis_lines())] == ["oom-killed"]
+
+
+def test_bazel_bin_is_asked_with_the_builds_options():
+    from tfbuild.build.command import info_command
+
+    cmd = plan()
+    info = info_command(cmd, "bazel-bin").argv(with_secrets=False)
+    assert info == [cmd.bazel, *cmd.startup, "info", *cmd.options, "bazel-bin"]

@@ -20,7 +20,8 @@ from tfbuild.build import account as account_mod
 from tfbuild.build import artifacts as artifacts_mod
 from tfbuild.build import manifest as manifest_mod
 from tfbuild.build.account_files import RunFiles
-from tfbuild.build.command import BazelCommand, BuildRequest, fetch_rules_python, plan_command
+from tfbuild.build.command import (BazelCommand, BuildRequest, fetch_rules_python, info_command,
+                                   plan_command)
 from tfbuild.build.diagnose import crash_lines, diagnose, error_tail
 from tfbuild.build.lock import build_lock
 from tfbuild.build.progress import BuildSummary, LogPipeline, PlainProgress
@@ -182,7 +183,8 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
 
         t = time.monotonic()
         dist = paths.expand(settings.build.dist_dir) / profile.name
-        collected = artifacts_mod.collect(src / "bazel-bin", dist, tuple(settings.build.targets))
+        bazel_bin = _bazel_bin(cmd, src, env, runner)
+        collected = artifacts_mod.collect(bazel_bin, dist, tuple(settings.build.targets))
         durations["collect_s"] = time.monotonic() - t
         t = time.monotonic()
         audit = _audit_wheel(dist, collected, runner)
@@ -312,6 +314,19 @@ def _prepare_pip_mirror(profile, cmd: BazelCommand, src: Path, output_base: Path
                              f"{status.status} {status.detail}",
                              hint="use mirrors.pip_method = \"repo_env\" instead")
         console.note(f"    pip-mirror: {status.target.path} {status.status}")
+
+
+def _bazel_bin(cmd: BazelCommand, src: Path, env: dict, runner: Runner) -> Path:
+    """Where this build's outputs are, as Bazel says (same server, same options)."""
+    try:
+        result = runner.run(info_command(cmd, "bazel-bin").argv(), cwd=src, env=env, timeout=600)
+    except CommandError as exc:
+        raise BuildFailed(f"`bazel info bazel-bin` failed: {exc.message}\n{exc.output_tail}",
+                          hint="run the command shown above by hand to see Bazel's error") from None
+    lines = result.stdout.strip().splitlines()
+    if not lines or not lines[-1].startswith("/"):
+        raise BuildFailed(f"`bazel info bazel-bin` printed no path: {result.stdout.strip()!r}")
+    return Path(lines[-1])
 
 
 def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,
