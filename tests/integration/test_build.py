@@ -381,3 +381,16 @@ def test_tree_reached_through_a_symlink(tf_workspace):
     dist = ws["source"].parent / "dist" / "tfs"
     assert (dist / "tensorflow-2.18.1-py3-none-any.whl").exists()
     assert "bazel-bin" in proc.stdout and " info " in proc.stdout
+
+
+def test_cc_opt_flags_reach_the_compile_actions(tf_workspace):
+    """TF 2.18.1's .bazelrc has no build:opt and nothing passes --config=opt, so flags written
+    as `build:opt --copt` were dropped; the probe action shows what compiles get."""
+    ws = tf_workspace
+    profile = write_profile(ws, 'targets = ["//tensorflow:copts_probe"]\n'
+                                'cc_opt_flags = ["-march=native", "-DTFBUILD_OPT_PROBE"]\n')
+    proc = build(ws, profile)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads((ws["source"] / "bazel-bin" / "tensorflow" / "copts_probe.json").read_text())
+    assert seen["copt"][-2:] == ["-march=native", "-DTFBUILD_OPT_PROBE"]
+    assert seen["host_copt"][-2:] == ["-march=native", "-DTFBUILD_OPT_PROBE"]

@@ -105,7 +105,8 @@ class BuildSettings:
     startup_options: list[str] = field(metadata=doc(
         "Extra Bazel startup options (keep them stable: a change restarts the server)."))
     cc_opt_flags: list[str] = field(metadata=doc(
-        "Optimisation flags, written as `build:opt --copt`/`--host_copt` (CC_OPT_FLAGS)."))
+        "Optimisation flags (CC_OPT_FLAGS), written as `build --copt`/`--host_copt`: for "
+        "every build (TF 2.18 defines no `build:opt`)."))
     disk_cache: str = field(metadata=doc(
         "Bazel `--disk_cache` directory (`~` expanded). Empty: no disk cache."))
     dist_dir: str = field(metadata=doc(
