@@ -394,3 +394,11 @@ def test_cc_opt_flags_reach_the_compile_actions(tf_workspace):
     seen = json.loads((ws["source"] / "bazel-bin" / "tensorflow" / "copts_probe.json").read_text())
     assert seen["copt"][-2:] == ["-march=native", "-DTFBUILD_OPT_PROBE"]
     assert seen["host_copt"][-2:] == ["-march=native", "-DTFBUILD_OPT_PROBE"]
+
+
+def test_tf_public_cache_with_a_cache_is_a_clear_error(tf_workspace):
+    ws = tf_workspace
+    proc = build(ws, write_profile(ws, '[remote]\ntf_public_cache = true\n'),
+                 "--remote-cache", "http://127.0.0.1:9", "--dry-run")
+    assert proc.returncode == 2, proc.stderr
+    assert "remote.tf_public_cache and remote.cache (or --remote-cache) are both set" in proc.stderr

@@ -43,7 +43,8 @@ def test_startup_options_do_not_depend_on_the_request():
 def test_remote_cache_executor_and_secret_header():
     env = {"CACHE_TOKEN": "Authorization: Bearer abc"}
     cmd = plan(overrides=["remote.executor=grpcs://rbe.example:443", "remote.header_env=CACHE_TOKEN",
-                          "remote.instance_name=main", "remote.upload_local_results=false"],
+                          "remote.instance_name=main", "remote.upload_local_results=false",
+                          "remote.workers_have_host_paths=true"],
                request=BuildRequest(remote_cache="grpc://cache.example:9092"), env=env)
     options = cmd.options
     assert "--remote_cache=grpc://cache.example:9092" in options
@@ -63,6 +64,45 @@ def test_remote_cache_executor_and_secret_header():
 def test_bad_remote_settings(override, env, message):
     with pytest.raises(ConfigError, match=message):
         plan(overrides=[override], env=env)
+
+
+def test_an_executor_gets_a_remote_spawn_strategy_that_pass_through_can_override():
+    """TF's .bazelrc sets `build --spawn_strategy=standalone`: without a strategy on the command
+    line every action would run locally next to a remote executor."""
+    cmd = plan("cpu", overrides=["remote.executor=grpc://rbe.example:8980"],
+               request=BuildRequest(bazel_opts=("--spawn_strategy=local",)))
+    options = list(cmd.options)
+    strategy = options.index("--spawn_strategy=remote,worker,sandboxed,local")
+    assert strategy > options.index("--remote_executor=grpc://rbe.example:8980")
+    assert options.index("--spawn_strategy=local") > strategy  # the user's word is last
+    assert not any(o.startswith("--spawn_strategy") for o in plan("cpu").options)
+
+
+def test_an_executor_with_host_path_toolchains_is_refused():
+    with pytest.raises(ConfigError) as exc:
+        plan("rtx3050", overrides=["remote.executor=grpc://rbe.example:8980"])
+    message = str(exc.value)
+    for key in ("remote.executor", "toolchain.clang_prefix", "/media/workspace/clang17/instdir",
+                "cuda.local_cuda_path", "cuda.local_cudnn_path"):
+        assert key in message
+    assert "remote.workers_have_host_paths" in exc.value.hint
+    allowed = plan("rtx3050", overrides=["remote.executor=grpc://rbe.example:8980",
+                                         "remote.workers_have_host_paths=true"])
+    assert "--remote_executor=grpc://rbe.example:8980" in allowed.options
+
+
+@pytest.mark.parametrize("overrides, request_, named", [
+    (["remote.cache=grpc://cache.example:9092"], BuildRequest(), "remote.cache"),
+    ([], BuildRequest(remote_cache="http://127.0.0.1:8080"), "--remote-cache"),
+    (["remote.executor=grpc://rbe.example:8980"], BuildRequest(), "remote.executor"),
+])
+def test_tf_public_cache_excludes_other_caches(overrides, request_, named):
+    """--config=tf_public_cache sets --remote_cache after the user's: it would replace them."""
+    with pytest.raises(ConfigError) as exc:
+        plan("cpu", overrides=["remote.tf_public_cache=true", *overrides], request=request_)
+    assert "remote.tf_public_cache" in str(exc.value) and named in str(exc.value)
+    alone = plan("cpu", overrides=["remote.tf_public_cache=true"])
+    assert "--config=tf_public_cache" in alone.options
 
 
 def test_rules_python_fetch_is_the_build_itself_with_nobuild():

@@ -88,7 +88,11 @@ def remote_options(settings: Settings, request: BuildRequest,
     if (cache or remote.executor) and not remote.upload_local_results:
         opts.append("--noremote_upload_local_results")
     if remote.tf_public_cache:
+        _refuse_other_caches(settings, cache)
         opts.append("--config=tf_public_cache")
+    if remote.executor:
+        _refuse_host_paths(settings)
+        opts.append(EXECUTOR_STRATEGY)
     secrets: list[str] = []
     if remote.header_env:
         value = env.get(remote.header_env, "")
@@ -119,6 +123,49 @@ def tls_options(settings: Settings) -> list[str]:
                           hint="a client certificate needs its key: set both, or neither")
     return [f"{flag}={paths.expand(value)}" for key, flag in TLS_FLAGS
             if (value := getattr(remote, key))]
+
+
+# TF's .bazelrc sets `build --spawn_strategy=standalone`, so with only --remote_executor every
+# action would still run here. This is Bazel's own default list when no strategy is set and an
+# executor is (blog.bazel.build/2019/06/19/list-strategy.html): remote first, local for actions
+# tagged no-remote. A --bazel-opt=--spawn_strategy=... comes later and wins.
+EXECUTOR_STRATEGY = "--spawn_strategy=remote,worker,sandboxed,local"
+
+
+def _refuse_other_caches(settings: Settings, cache: str | None) -> None:
+    """`--config=tf_public_cache` sets --remote_cache itself: after the user's options it would
+    silently replace them."""
+    others = [key for key, value in (("remote.cache (or --remote-cache)", cache),
+                                     ("remote.executor", settings.remote.executor)) if value]
+    if others:
+        raise ConfigError(f"remote.tf_public_cache and {' and '.join(others)} are both set: "
+                          "TF's public cache would replace the cache options",
+                          hint="use one: set remote.tf_public_cache = false, or clear "
+                               + " and ".join(k.split(" ")[0] for k in others))
+
+
+def host_toolchain_paths(settings: Settings) -> list[tuple[str, str]]:
+    """(key, path) of toolchain parts that live on this machine only."""
+    cuda = settings.cuda
+    keys = [("toolchain.clang_prefix", settings.toolchain.clang_prefix)]
+    if cuda.enabled:
+        keys += [("cuda.local_cuda_path", cuda.local_cuda_path),
+                 ("cuda.local_cudnn_path", cuda.local_cudnn_path),
+                 ("cuda.local_nccl_path", cuda.local_nccl_path)]
+    return [(key, value) for key, value in keys if value]
+
+
+def _refuse_host_paths(settings: Settings) -> None:
+    """Remote workers cannot run a compiler from the LLVM tarball under /media/... or use the
+    CUDA shim in tfbuild's state dir: they do not have those paths."""
+    found = host_toolchain_paths(settings)
+    if found and not settings.remote.workers_have_host_paths:
+        names = ", ".join(f"{key} = {value!r}" for key, value in found)
+        raise ConfigError(f"remote.executor is set, but the toolchain is on host paths the "
+                          f"remote workers do not have: {names}",
+                          hint="clear those keys (the workers' image provides the toolchain), "
+                               "use remote.cache instead of remote.executor, or set "
+                               "remote.workers_have_host_paths = true if every worker has them")
 
 
 def secret_note(settings: Settings) -> str:

@@ -143,7 +143,12 @@ class RemoteSettings:
     upload_local_results: bool = field(metadata=doc(
         "Upload local results to the remote cache."))
     tf_public_cache: bool = field(metadata=doc(
-        "Read from TensorFlow's public read-only Bazel cache."))
+        "Read from TensorFlow's public read-only Bazel cache (`--config=tf_public_cache`); "
+        "excludes `remote.cache` and `remote.executor`."))
+    workers_have_host_paths: bool = field(metadata=doc(
+        "With `remote.executor`: every worker has the profile's host toolchain paths "
+        "(`toolchain.clang_prefix`, local CUDA/cuDNN/NCCL) at the same place. If false, such "
+        "a profile is refused with an executor."))
 
 
 @dataclass(frozen=True, kw_only=True)
