@@ -37,6 +37,11 @@ class MachinePins:
     disk_gib_cuda: float
     ram_gib_per_job_cpu: float
     ram_gib_per_job_cuda: float
+    bazel_heap_gib_cpu: float
+    bazel_heap_gib_cuda: float
+    link_gib_cpu: float
+    link_gib_cuda: float
+    links_together: int
 
 
 @cache

@@ -1,19 +1,86 @@
 """How many compile jobs this machine can run without the kernel killing compilers
-(`gcc: fatal error: Killed signal terminated program cc1plus`)."""
+(`gcc: fatal error: Killed signal terminated program cc1plus`), and the cap on Bazel's JVM.
+
+The memory a build may use is what the machine has *available* now (MemAvailable: the desktop,
+browsers and other builds already excluded) less Bazel's JVM heap cap, less headroom for the
+large lld links that run together at the end. The figures are pins (tfbuild/data/pins.toml,
+[machine]) with their sources; the jobs count (`--local_cpu_resources`) may change from run to
+run without discarding Bazel's analysis cache (checked with Bazel 4.2.3), but the JVM cap is a
+startup option, so it depends on the profile only, never on a measurement.
+"""
 
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 
 from tfbuild import pins
 from tfbuild.discovery.facts import Machine
+from tfbuild.settings.model import Settings
+
+XMX = re.compile(r"^--host_jvm_args=-Xmx(\d+(?:\.\d+)?)([kKmMgG]?)$")
+_UNIT_GIB = {"": 1 / 1024**3, "k": 1 / 1024**2, "m": 1 / 1024, "g": 1.0}
 
 
-def recommended_jobs(machine: Machine, cuda: bool) -> int:
+@dataclass(frozen=True)
+class Budget:
+    """How the recommended job count was reached (for doctor and the README's example)."""
+
+    available_gib: float
+    heap_gib: float
+    link_headroom_gib: float
+    per_job_gib: float
+    cpu_count: int
+    jobs: int
+
+    def explain(self) -> str:
+        return (f"{self.available_gib:.1f} GiB available - {self.heap_gib:g} GiB Bazel heap - "
+                f"{self.link_headroom_gib:g} GiB link headroom, {self.per_job_gib:g} GiB per job, "
+                f"{self.cpu_count} cores -> {self.jobs} jobs")
+
+
+def user_heap_gib(startup_options) -> float | None:
+    """The -Xmx of a `--host_jvm_args=-Xmx…` in the profile's startup options, in GiB."""
+    for option in startup_options:
+        match = XMX.match(option)
+        if match:
+            return float(match.group(1)) * _UNIT_GIB[match.group(2).lower()]
+    return None
+
+
+def bazel_heap_gib(settings: Settings) -> float:
+    own = user_heap_gib(settings.build.startup_options)
+    if own is not None:
+        return own
+    sizing = pins.machine()
+    return sizing.bazel_heap_gib_cuda if settings.cuda.enabled else sizing.bazel_heap_gib_cpu
+
+
+def jvm_startup_options(settings: Settings) -> list[str]:
+    """`--host_jvm_args=-Xmx<N>g` from the pins, unless the profile sets its own."""
+    if user_heap_gib(settings.build.startup_options) is not None:
+        return []
+    return [f"--host_jvm_args=-Xmx{bazel_heap_gib(settings):g}g"]
+
+
+def budget(machine: Machine, cuda: bool, heap_gib: float | None = None) -> Budget:
     sizing = pins.machine()
     per_job = sizing.ram_gib_per_job_cuda if cuda else sizing.ram_gib_per_job_cpu
-    by_memory = math.floor(machine.mem_total_gib / per_job) if machine.mem_total_gib else 1
-    return max(1, min(machine.cpu_count, by_memory))
+    link = sizing.link_gib_cuda if cuda else sizing.link_gib_cpu
+    if heap_gib is None:
+        heap_gib = sizing.bazel_heap_gib_cuda if cuda else sizing.bazel_heap_gib_cpu
+    # Peak memory is the larger of the compile phase (jobs x per_job) and the link phase, where
+    # `links_together` links each take `link` instead of `per_job`: reserve the difference.
+    headroom = sizing.links_together * max(0.0, link - per_job)
+    available = machine.mem_available_gib or machine.mem_total_gib
+    jobs = math.floor((available - heap_gib - headroom) / per_job) if available else 1
+    return Budget(available, heap_gib, headroom, per_job, machine.cpu_count,
+                  max(1, min(machine.cpu_count, jobs)))
+
+
+def recommended_jobs(machine: Machine, cuda: bool, heap_gib: float | None = None) -> int:
+    return budget(machine, cuda, heap_gib).jobs
 
 
 def disk_needed_gib(cuda: bool) -> float:

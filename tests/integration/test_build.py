@@ -77,7 +77,8 @@ def test_artifacts_hashes_and_manifest(tf_workspace):
     assert patched[repo_bzl]["patched_sha256"] == hashlib.sha256(
         (ws["source"] / repo_bzl).read_bytes()).hexdigest()
     argv = manifest["bazel"]["argv"]
-    assert argv[:3] == ["/usr/bin/bazel-4", f"--output_user_root={ws['root']}", "build"]
+    assert argv[:4] == ["/usr/bin/bazel-4", f"--output_user_root={ws['root']}",
+                        "--host_jvm_args=-Xmx4g", "build"]  # the JVM cap for a CPU profile
     assert "//tensorflow/tools/pip_package:wheel" in argv
     assert "--repo_env=WHEEL_NAME=tensorflow" in argv
     assert manifest["bazel"]["environment"]["TF_ENABLE_ONEDNN_OPTS"] == "0"

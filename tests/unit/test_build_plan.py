@@ -18,9 +18,9 @@ def plan(profile="rtx3050", overrides=(), request=BuildRequest(), env=None):
 def test_the_notes_command_shape():
     cmd = plan()
     argv = cmd.argv()
-    assert argv[:4] == ["/usr/bin/bazelisk",
+    assert argv[:5] == ["/usr/bin/bazelisk",
                         "--output_user_root=/media/workspace/github/tensorflow/OutputUserRoot",
-                        "build", "--local_cpu_resources=16"]
+                        "--host_jvm_args=-Xmx6g", "build", "--local_cpu_resources=16"]
     assert "--verbose_failures" in argv
     assert argv[-3:] == ["//tensorflow:libtensorflow_framework.so", "//tensorflow:libtensorflow.so",
                          "//tensorflow/tools/pip_package:wheel"]

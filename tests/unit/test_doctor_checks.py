@@ -101,7 +101,9 @@ def test_too_many_jobs_for_memory():
     small = Machine(cpu_count=16, mem_total_gib=16.0, mem_available_gib=15.0,
                     disk_path="/", disk_free_gib=10.0)
     result = rows(machine=small)
-    assert result["machine.jobs"].status == "warn" and "build.jobs=5" in result["machine.jobs"].hint
+    # 15 GiB available - 6 GiB Bazel heap - 2 x (4 - 3) GiB link headroom = 7 GiB, 3 GiB per job
+    assert result["machine.jobs"].status == "warn" and "build.jobs=2" in result["machine.jobs"].hint
+    assert "15.0 GiB available - 6 GiB Bazel heap - 2 GiB link headroom" in result["machine.jobs"].found
     assert result["machine.disk"].status == "warn"
 
 

@@ -55,8 +55,9 @@ def _jobs(profile: ResolvedProfile, request: BuildRequest, cfg: ConfigureResult)
         return request.jobs
     if profile.settings.build.jobs:
         return profile.settings.build.jobs
-    return sizing.recommended_jobs(cfg.facts.machine, profile.settings.cuda.enabled) \
-        if cfg.facts.machine else 1
+    settings = profile.settings
+    return sizing.recommended_jobs(cfg.facts.machine, settings.cuda.enabled,
+                                   sizing.bazel_heap_gib(settings)) if cfg.facts.machine else 1
 
 
 def _pip_patch_wanted(profile: ResolvedProfile) -> bool:

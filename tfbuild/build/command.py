@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfbuild import paths
+from tfbuild import paths, sizing
 from tfbuild.errors import ConfigError
 from tfbuild.settings.model import Settings
 
@@ -176,7 +176,8 @@ def secret_note(settings: Settings) -> str:
 def plan_command(settings: Settings, request: BuildRequest, *, bazel: str, jobs: int,
                  env: Mapping[str, str]) -> BazelCommand:
     build = settings.build
-    startup = [f"--output_user_root={paths.output_user_root(settings)}", *build.startup_options,
+    startup = [f"--output_user_root={paths.output_user_root(settings)}",
+               *sizing.jvm_startup_options(settings), *build.startup_options,
                *request.startup_extra]
     options = [f"--local_cpu_resources={jobs}", *build.bazel_options]
     options += [f"--repo_env={k}={v}" for k, v in build.repo_env.items()]
