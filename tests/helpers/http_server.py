@@ -1,5 +1,6 @@
 """A real HTTP server on loopback for the download tests (Python's ThreadingHTTPServer):
-static files with Range support, slow paths, and paths that break off once mid-transfer."""
+static files with Range support, slow paths, paths served at a set rate, and paths that break off
+once mid-transfer."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ class Server:
         self.files: dict[str, bytes] = {}
         self.slow: dict[str, float] = {}
         self.break_once: set[str] = set()
+        self.rate: dict[str, int] = {}  # path -> bytes per second (a slow link)
         self.requests: list[tuple[str, str, str | None]] = []  # (method, path, Range)
         server = self
 
@@ -58,6 +60,13 @@ class Server:
                     self.wfile.flush()
                     self.close_connection = True
                     self.connection.shutdown(2)
+                    return
+                if path in server.rate:
+                    step = max(1, server.rate[path] // 10)
+                    for offset in range(0, len(payload), step):
+                        self.wfile.write(payload[offset:offset + step])
+                        self.wfile.flush()
+                        time.sleep(0.1)
                     return
                 self.wfile.write(payload)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -403,3 +404,50 @@ def test_tf_public_cache_with_a_cache_is_a_clear_error(tf_workspace):
                  "--remote-cache", "http://127.0.0.1:9", "--dry-run")
     assert proc.returncode == 2, proc.stderr
     assert "remote.tf_public_cache and remote.cache (or --remote-cache) are both set" in proc.stderr
+
+
+def test_first_fetch_shows_phase_and_download_progress(tf_workspace):
+    """Behind a slow link the first fetch is the longest silence: Bazel (with --curses=no)
+    prints only its short phase line, and nothing while one download runs. A non-terminal run
+    still says every few seconds which phase it is in, what is downloading and how much."""
+    import io
+    import tarfile
+
+    from tests.helpers.http_server import Server
+
+    blob = os.urandom(20 * 1024 * 1024)  # incompressible: the archive stays 20 MiB
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w:gz", compresslevel=1) as tar:
+        info = tarfile.TarInfo("dep/blob.bin")
+        info.size = len(blob)
+        tar.addfile(info, io.BytesIO(blob))
+    archive = data.getvalue()
+    server = Server().start()
+    server.files["/dep.tar.gz"] = archive
+    server.rate["/dep.tar.gz"] = 2 * 1024 * 1024  # 2 MiB/s: about 10 s
+    ws = tf_workspace
+    with open(ws["source"] / "WORKSPACE", "a") as workspace:
+        workspace.write(f'''
+load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
+http_archive(
+    name = "slow_dep",
+    urls = ["{server.url}/dep.tar.gz"],
+    sha256 = "{hashlib.sha256(archive).hexdigest()}",
+    strip_prefix = "dep",
+    build_file_content = 'exports_files(["blob.bin"])',
+)
+''')
+    (ws["source"] / "slow").mkdir()
+    (ws["source"] / "slow" / "BUILD").write_text(
+        'genrule(name = "probe", srcs = ["@slow_dep//:blob.bin"], outs = ["size.txt"], '
+        'cmd = "wc -c < $< > $@")\n')
+    try:
+        proc = build(ws, write_profile(ws, 'targets = ["//slow:probe"]\n'))
+    finally:
+        server.stop()
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    fetching = [line for line in lines if "fetching @slow_dep (" in line]
+    assert fetching, proc.stdout
+    assert all(re.match(r"^(loading|analyzing)\b.*; fetching @slow_dep \(\d+\.\d (KiB|MiB)\)",
+                        line) for line in fetching), fetching

@@ -7,9 +7,11 @@ the same from run to run, so a second build is a no-op for Bazel.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import platform
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from tfbuild.build.account_files import RunFiles
 from tfbuild.build.command import (BazelCommand, BuildRequest, fetch_rules_python, info_command,
                                    plan_command)
 from tfbuild.build.diagnose import crash_lines, diagnose, error_tail
+from tfbuild.build.fetchwatch import FetchState, FetchWatch
 from tfbuild.build.lock import build_lock
 from tfbuild.build.progress import BuildSummary, LogPipeline, PlainProgress
 from tfbuild.build.source import clone
@@ -173,7 +176,8 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         try:
             with space.guarded(settings, src) as guard:
                 pipeline = _run_bazel(dataclasses.replace(cmd, run_options=run_files.bazel_options()),
-                                      src, env, log_path, runner, on_start=guard.start)
+                                      src, env, log_path, runner, output_base,
+                                      on_start=guard.start)
         finally:
             run_files.keep_bep(_all_secrets(runner))
         summary = pipeline.summary
@@ -331,18 +335,21 @@ def _bazel_bin(cmd: BazelCommand, src: Path, env: dict, runner: Runner) -> Path:
 
 
 def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,
-               runner: Runner, on_start=None) -> LogPipeline:
+               runner: Runner, output_base: Path | None = None, on_start=None) -> LogPipeline:
     console.step(f"bazel build (log: {log_path})")
     with open(log_path, "w", encoding="utf-8", errors="replace") as log, \
             console.progress_bar("bazel") as bar:
         log.write(f"# tfbuild: {runner.mask(quote(cmd.argv(with_secrets=False)))}\n")
         plain = PlainProgress(console.note)
+        shown_lock = threading.Lock()  # the log reader and the fetch watcher both report
 
         def on_progress(summary: BuildSummary) -> None:
-            if bar:
-                bar(summary.done, summary.total, summary.action)
-            else:
-                plain(summary)
+            with shown_lock:
+                if bar:
+                    bar(summary.done, summary.total, summary.action
+                        if summary.phase == "building" else summary.describe())
+                else:
+                    plain(summary)
 
         shown: set[str] = set()
 
@@ -359,9 +366,19 @@ def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,
         pipeline = LogPipeline(log, mask=runner.mask if runner.secrets else None,
                                on_progress=on_progress,
                                on_notice=on_notice)
+
+        def on_fetch(state: FetchState) -> None:
+            summary = pipeline.summary
+            summary.fetched, summary.fetching, summary.fetch_bytes = \
+                state.fetched, state.fetching, state.size
+            if summary.phase != "building":
+                on_progress(summary)
+
+        watch = FetchWatch(output_base, on_fetch) if output_base else contextlib.nullcontext()
         try:
-            code = runner.stream(cmd.argv(), on_text=pipeline.feed_text, cwd=src, env=env,
-                                 on_start=on_start)
+            with watch:
+                code = runner.stream(cmd.argv(), on_text=pipeline.feed_text, cwd=src, env=env,
+                                     on_start=on_start)
         except KeyboardInterrupt:
             log.flush()
             raise Interrupted(f"build interrupted; Bazel was stopped cleanly (log: {log_path})",

@@ -17,6 +17,39 @@ PROGRESS = re.compile(r"^\[([\d,]+) / ([\d,]+)\] (.*)")
 NOTICE_STARTS = frozenset("IEFSW")
 PROCESSES = re.compile(r"^INFO: (\d+) process(?:es)?: (.*)\.$")
 
+# Before the first `[n / m]` line, Bazel's progress is a phase line (UiStateTracker.
+# writeProgressBar): "Loading: 3 packages loaded" (with "    currently loading: ..." under it),
+# "Analyzing: 3 targets (42 packages loaded, 1,234 targets configured)". Running downloads are
+# "    Fetching <url or @repo>; <progress> <N>s" lines (reportOnOneDownload), progress as
+# DownloadProgressEvent.getProgress() words it ("10.1 MiB (20.2%)", "10.1 MiB (10,590,000B)"),
+# but only when Bazel controls the cursor: with --curses=no (what tfbuild passes, so that the
+# log stays plain text) it writes the short version without them, so tfbuild also watches the
+# output base while Bazel fetches (tfbuild.build.fetchwatch).
+PHASES = {"Loading:": "loading", "Analyzing:": "analyzing"}
+FETCHING = "    Fetching "
+LOADING_DETAIL = "    currently loading: "
+PHASE_STARTS = frozenset("LA ")  # one set lookup per line, as for NOTICE_STARTS
+INDENTED = (FETCHING, LOADING_DETAIL)
+SIZE = re.compile(r"(\d[\d,]*(?:\.\d+)?) ?(B|KiB|MiB|GiB|TiB)\b")
+_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4}
+
+
+def parse_size(text: str) -> int | None:
+    """"45 MiB", "10.1 MiB (20.2%)" -> bytes; None when the text has no size."""
+    match = SIZE.search(text)
+    if not match:
+        return None
+    return int(float(match.group(1).replace(",", "")) * _UNITS[match.group(2)])
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
 
 @dataclass
 class BuildSummary:
@@ -25,6 +58,11 @@ class BuildSummary:
     done: int = 0
     total: int = 0
     action: str = ""
+    phase: str = "starting"  # "loading", "analyzing", then "building" from the first [n / m]
+    phase_detail: str = ""
+    fetching: str = ""  # what Bazel is downloading or fetching now ("" when nothing)
+    fetch_bytes: int | None = None  # how much of it has arrived, when known
+    fetched: int = 0  # repositories fetched so far in the output base
     processes: int | None = None
     process_kinds: dict[str, int] = field(default_factory=dict)
     analysis_discarded: bool = False
@@ -42,6 +80,20 @@ class BuildSummary:
     @property
     def remote_cache_hits(self) -> int:
         return self.process_kinds.get("remote cache hit", 0)
+
+    def describe(self) -> str:
+        """One line: `[n / m] action` while building, else the phase and what is fetched."""
+        if self.phase == "building":
+            return f"[{self.done:,} / {self.total:,}] {self.action}"
+        phase = "starting Bazel" if self.phase == "starting" else self.phase
+        text = phase + (f": {self.phase_detail}" if self.phase_detail else "")
+        if self.fetching:
+            text += f"; fetching {self.fetching}"
+            if self.fetch_bytes:
+                text += f" ({human_size(self.fetch_bytes)})"
+        if self.fetched:
+            text += f"; {self.fetched} repositories fetched"
+        return text
 
 
 def parse_processes(text: str) -> dict[str, int]:
@@ -96,13 +148,35 @@ class LogPipeline:
                     s.done = int(match.group(1).replace(",", ""))
                     s.total = int(match.group(2).replace(",", ""))
                     s.action = match.group(3).rstrip()
+                    s.phase = "building"
                     if self.on_progress:
                         self.on_progress(s)
             elif first in NOTICE_STARTS:
                 self._notice(line.rstrip("\n"))
                 flush = True
+            elif first in PHASE_STARTS:
+                if first != " " or line.startswith(INDENTED):
+                    flush = self._phase(line.rstrip("\n")) or flush
         if flush:
             self.log.flush()  # so that `tail -f` on the log follows the build
+
+    def _phase(self, line: str) -> bool:
+        """Loading/Analyzing lines and the lines Bazel writes under them (see PHASES)."""
+        s = self.summary
+        if line.startswith(FETCHING):
+            what, _, progress = line[len(FETCHING):].partition("; ")
+            s.fetching, s.fetch_bytes = what.strip(), parse_size(progress)
+        elif line.startswith(LOADING_DETAIL):
+            s.phase_detail = line.strip()
+        else:
+            head, _, rest = line.partition(" ")
+            phase = PHASES.get(head)
+            if phase is None or s.phase == "building":
+                return False
+            s.phase, s.phase_detail = phase, rest.strip()
+        if self.on_progress:
+            self.on_progress(s)
+        return True
 
     def diagnosis_lines(self) -> list[str]:
         """What a failure is diagnosed from: the lines after each error, then the tail."""
@@ -140,10 +214,10 @@ class PlainProgress:
     def __init__(self, emit: Callable[[str], None], interval: float = 5.0) -> None:
         self.emit = emit
         self.interval = interval
-        self.last = 0.0
+        self.last: float | None = None  # the first report is always shown
 
     def __call__(self, summary: BuildSummary) -> None:
         now = time.monotonic()
-        if now - self.last >= self.interval:
+        if self.last is None or now - self.last >= self.interval:
             self.last = now
-            self.emit(f"[{summary.done} / {summary.total}] {summary.action}")
+            self.emit(summary.describe())
