@@ -28,8 +28,8 @@ PROCESSES = re.compile(r"^INFO: (\d+) process(?:es)?: (.*)\.$")
 PHASES = {"Loading:": "loading", "Analyzing:": "analyzing"}
 FETCHING = "    Fetching "
 LOADING_DETAIL = "    currently loading: "
-PHASE_STARTS = frozenset("LA ")  # one set lookup per line, as for NOTICE_STARTS
 INDENTED = (FETCHING, LOADING_DETAIL)
+LOOKED_AT = NOTICE_STARTS | frozenset("LA ")
 SIZE = re.compile(r"(\d[\d,]*(?:\.\d+)?) ?(B|KiB|MiB|GiB|TiB)\b")
 _UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4}
 
@@ -151,11 +151,11 @@ class LogPipeline:
                     s.phase = "building"
                     if self.on_progress:
                         self.on_progress(s)
-            elif first in NOTICE_STARTS:
-                self._notice(line.rstrip("\n"))
-                flush = True
-            elif first in PHASE_STARTS:
-                if first != " " or line.startswith(INDENTED):
+            elif first in LOOKED_AT:  # one set lookup for the lines nobody reads
+                if first in NOTICE_STARTS:
+                    self._notice(line.rstrip("\n"))
+                    flush = True
+                elif first != " " or line.startswith(INDENTED):
                     flush = self._phase(line.rstrip("\n")) or flush
         if flush:
             self.log.flush()  # so that `tail -f` on the log follows the build
