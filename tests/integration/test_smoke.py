@@ -54,6 +54,8 @@ def test_python_and_c_api_agree(tf_wheel, tmp_path):
     assert comparison["ok"] and comparison["argmax_agree"] == comparison["examples"] == 32
     assert comparison["max_abs_diff"] <= comparison["atol"] == 1e-5
     assert json.loads((work / "smoke-test.json").read_text())["ok"] is True
+    # --wheel alone: the C program runs the wheel's C API library, and says so
+    assert result["libraries"]["c_api"].endswith("site-packages/tensorflow/libtensorflow_cc.so.2")
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +85,33 @@ def test_libtensorflow_dir_and_a_wrong_input_name(tf_wheel, libtensorflow_dir):
     assert "operations of type Placeholder in the graph: input" in proc.stderr
     assert "--input-op" in proc.stderr
     assert str(libtensorflow_dir) in proc.stdout  # linked against the given directory
+
+
+def test_dist_artifacts_run_the_built_libtensorflow(tf_wheel, libtensorflow_dir, tmp_path):
+    """From dist/<profile>/ without --libtensorflow, the C program runs the libtensorflow.so.2
+    `invoke build` collected there (read back from its /proc/self/maps), not the wheel's
+    libtensorflow_cc.so.2; both steps report what they loaded."""
+    dist = tmp_path / "dist" / "cpu"
+    dist.mkdir(parents=True)
+    (dist / tf_wheel.name).symlink_to(tf_wheel)
+    for lib in libtensorflow_dir.iterdir():
+        (dist / lib.name).symlink_to(lib)
+    proc = smoke("--set", f"build.dist_dir={tmp_path / 'dist'}", "--json",
+                 env={"TFBUILD_STATE_DIR": str(tmp_path / "state")})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = result_from(proc)
+    c_libs = result["libraries"]["c"]
+    assert str(libtensorflow_dir / "libtensorflow.so.2") in c_libs, c_libs
+    assert str(libtensorflow_dir / "libtensorflow_framework.so.2") in c_libs, c_libs
+    assert not any("site-packages" in lib for lib in c_libs), c_libs
+    python_libs = result["libraries"]["python"]
+    assert any(lib.endswith("site-packages/tensorflow/libtensorflow_framework.so.2")
+               for lib in python_libs), python_libs
+    assert any(lib.endswith("_pywrap_tensorflow_internal.so") for lib in python_libs)
+    c_step = next(s for s in result["steps"] if s["name"] == "C API run + compare")
+    assert c_step["detail"].endswith(f"C API from {libtensorflow_dir / 'libtensorflow.so.2'}")
+    assert result["libraries"]["c_api"] == str(libtensorflow_dir / "libtensorflow.so.2")
+    assert json.loads((dist / "smoke-test.json").read_text())["libraries"]["c"] == c_libs
 
 
 def test_bad_inputs_fail_fast_with_clear_errors(tf_wheel, tmp_path, libtensorflow_dir):

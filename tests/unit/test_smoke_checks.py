@@ -33,3 +33,60 @@ def test_wheel_tags():
     ok, why = checks.wheel_fits(Path("not-a-wheel.zip"), supported)
     assert not ok and "not a wheel file name" in why
     assert checks.distribution(Path("tensorflow-2.18.1-py3-none-any.whl")) == ("tensorflow", "2.18.1")
+
+
+MAPS = """\
+55d0c0a00000-55d0c0a01000 r--p 00000000 08:01 1234 /tmp/w/model_run
+7f0000000000-7f0000100000 r-xp 00000000 08:01 11 /dist/cpu/libtensorflow.so.2
+7f0000100000-7f0000200000 r--p 00100000 08:01 11 /dist/cpu/libtensorflow.so.2
+7f0000200000-7f0000300000 r-xp 00000000 08:01 12 /dist/cpu/libtensorflow_framework.so.2
+7f0000300000-7f0000400000 r-xp 00000000 08:01 13 /usr/lib/x86_64-linux-gnu/libc.so.6
+7f0000400000-7f0000401000 rw-p 00000000 00:00 0 [heap]
+7f0000500000-7f0000600000 r-xp 00000000 08:01 14 /opt/cudnn/lib/libcudnn.so.9
+7f0000700000-7f0000701000 rw-p 00000000 00:00 0
+"""
+
+
+def test_mapped_paths_unique_in_order():
+    assert checks.mapped_paths(MAPS.splitlines()) == [
+        "/tmp/w/model_run", "/dist/cpu/libtensorflow.so.2", "/dist/cpu/libtensorflow_framework.so.2",
+        "/usr/lib/x86_64-linux-gnu/libc.so.6", "/opt/cudnn/lib/libcudnn.so.9"]
+
+
+def test_c_api_library_prefers_a_built_libtensorflow_over_the_wheels():
+    built = checks.Loaded("/dist/cpu/libtensorflow.so.2", "/dist/cpu/libtensorflow.so.2.18.1")
+    wheel = checks.Loaded("/venv/site/tensorflow/libtensorflow_cc.so.2",
+                          "/venv/site/tensorflow/libtensorflow_cc.so.2")
+    framework = checks.Loaded("/dist/cpu/libtensorflow_framework.so.2",
+                              "/dist/cpu/libtensorflow_framework.so.2")
+    libc = checks.Loaded("/usr/lib/libc.so.6", "/usr/lib/libc.so.6")
+    assert checks.c_api_library([libc, framework, built]) == built
+    assert checks.c_api_library([libc, framework, wheel]) == wheel
+    assert checks.c_api_library([libc, framework]) is None
+    assert checks.tracked([libc, framework, wheel]) == [framework, wheel]
+
+
+def test_cuda_mismatch_names_both_versions():
+    cudnn93 = checks.Loaded("/venv/lib/libcudnn.so.9", "/venv/lib/libcudnn.so.9.3.0")
+    cudnn910 = checks.Loaded("/opt/cudnn/lib/libcudnn.so.9", "/opt/cudnn/lib/libcudnn.so.9.10.2")
+    cudart = checks.Loaded("/cuda/lib64/libcudart.so.12", "/cuda/lib64/libcudart.so.12.5.82")
+    unversioned = checks.Loaded("/site/nvidia/cudnn/lib/libcudnn.so.9",
+                                "/site/nvidia/cudnn/lib/libcudnn.so.9")
+    assert checks.cuda_mismatches([cudnn910, unversioned], cuda="12.4.0", cudnn="9.10.2") == []
+    problems = checks.cuda_mismatches([cudnn93, cudart], cuda="12.4.0", cudnn="9.10.2")
+    assert problems == [
+        "cuDNN 9.3.0 loaded from /venv/lib/libcudnn.so.9.3.0, the profile's is 9.10.2",
+        "CUDA runtime 12.5.82 loaded from /cuda/lib64/libcudart.so.12.5.82, the profile's is 12.4.0"]
+    # TF's own complaint (xla/stream_executor/cuda/cuda_dnn.cc), as the issue quotes it
+    log = ["E0000 cuda_dnn.cc:522] Loaded runtime CuDNN library: 9.3.0 but source was compiled "
+           "with: 9.10.2.  CuDNN library needs to have matching major version"]
+    assert checks.cuda_mismatches([], cuda="12.4.0", cudnn="9.10.2", log=log) == [
+        "TensorFlow loaded cuDNN 9.3.0 but was compiled with 9.10.2"]
+
+
+def test_nvidia_pip_packages_are_found():
+    installed = {"numpy": "2.0.2", "nvidia-cudnn-cu12": "9.3.0.75",
+                 "nvidia-cuda-runtime-cu12": "12.5.82", "tensorflow-cpu": "2.18.1"}
+    assert checks.nvidia_distributions(installed) == {"nvidia-cuda-runtime-cu12": "12.5.82",
+                                                      "nvidia-cudnn-cu12": "9.3.0.75"}
+    assert checks.nvidia_distributions({"numpy": "2.0.2"}) == {}

@@ -94,6 +94,8 @@ def resolve_inputs(profile: ResolvedProfile, *, wheel: str | None, libtensorflow
             raise ConfigError(f"no libtensorflow.so* in {lib_dir}",
                               hint="pass --libtensorflow DIR holding libtensorflow.so.2 (and "
                               "libtensorflow_framework.so.2), e.g. dist/<profile>")
+    elif from_dist:
+        lib_dir = _built_libtensorflow(from_dist)
     python = settings.toolchain.python or which("python3", os.environ) or "python3"
     result = runner.run([python, "-c", TAGS_PROBE], check=False, quiet=True)
     supported = json.loads(result.stdout) if result.ok else []
@@ -103,6 +105,17 @@ def resolve_inputs(profile: ResolvedProfile, *, wheel: str | None, libtensorflow
                           hint="build or download a wheel for this Python and platform, or set "
                           "toolchain.python to a matching interpreter")
     return SmokeInputs(wheel_path, lib_dir, _compiler(profile, cc), python, from_dist)
+
+
+def _built_libtensorflow(dist: Path) -> Path | None:
+    """The libtensorflow `invoke build` collected into dist/<profile>/: the C API step runs it
+    rather than the wheel's libtensorflow_cc.so.2."""
+    if (dist / "libtensorflow.so.2").exists() or (dist / "libtensorflow.so").exists():
+        return dist
+    console.warn(f"no libtensorflow.so.2 in {dist}: the C API step uses the wheel's "
+                 "libtensorflow_cc.so.2 (add //tensorflow:libtensorflow.so to build.targets, or "
+                 "pass --libtensorflow DIR)")
+    return None
 
 
 def _library(directory: Path, name: str) -> Path | None:
@@ -206,9 +219,11 @@ def _run_steps(profile, inputs: SmokeInputs, env: dict, work: Path, report: Repo
     described = _timed(report.step("import tensorflow"),
                        lambda: _describe(profile, venv_python, env, work, runner))
     report.data["tensorflow"] = described
+    report.data["libraries"] = {"python": described["libraries"]}
     report.steps[-1].detail = (f"TensorFlow {described['tf_version']}, CUDA "
                                f"{'yes' if described['built_with_cuda'] else 'no'}, GPUs "
-                               f"{described['gpus'] or 'none'}")
+                               f"{described['gpus'] or 'none'}; loaded "
+                               + ", ".join(described["libraries"]))
     trained = _timed(report.step("train + export"),
                      lambda: _train(venv_python, env, work, runner))
     report.data["model"] = trained
@@ -216,14 +231,15 @@ def _run_steps(profile, inputs: SmokeInputs, env: dict, work: Path, report: Repo
                                f"(>= {MIN_ACCURACY})")
     binary = _timed(report.step("compile C program"),
                     lambda: _compile(inputs, site, work, runner))
-    report.steps[-1].detail = f"{inputs.cc}"
+    report.steps[-1].detail = f"{inputs.cc}, linked {_libraries(inputs, site)[0]}"
     comparison = _timed(report.step("C API run + compare"),
-                        lambda: _run_c(binary, trained, env, work, runner, input_op, output_op,
-                                       _lib_dir(inputs, site)))
+                        lambda: _run_c(profile, binary, trained, env, work, runner, input_op,
+                                       output_op, _libraries(inputs, site)[0], report))
     report.data["comparison"] = comparison.as_dict()
     report.steps[-1].detail = (f"{comparison.count} examples, max |diff| "
                                f"{comparison.max_abs_diff:.2e} (<= {checks.ATOL:g}), classes "
-                               f"agree {comparison.argmax_agree}/{comparison.count}")
+                               f"agree {comparison.argmax_agree}/{comparison.count}; C API from "
+                               f"{report.data['libraries']['c_api']}")
 
 
 def _install(profile, inputs: SmokeInputs, work: Path, runner: Runner) -> str:
@@ -247,6 +263,17 @@ def _install(profile, inputs: SmokeInputs, work: Path, runner: Runner) -> str:
                               f"only {name} {version}",
                               hint="a dependency pulled another TensorFlow; check the wheel's "
                               "requirements")
+    installed = {canonicalize_name(d["name"]): d["version"] for d in listed}
+    nvidia = checks.nvidia_distributions(installed)
+    if nvidia:
+        cuda = profile.settings.cuda
+        raise SmokeTestFailed(
+            "the smoke environment holds NVIDIA's pip packages "
+            + ", ".join(f"{n} {v}" for n, v in nvidia.items())
+            + f"; TensorFlow would load them instead of the profile's CUDA {cuda.version} / "
+            f"cuDNN {cuda.cudnn_version}",
+            hint="install the wheel without the `and-cuda` extra and check the wheel's "
+            "requirements; the recorded LD_LIBRARY_PATH provides CUDA and cuDNN")
     return python
 
 
@@ -267,6 +294,9 @@ def _describe(profile, python: str, env: dict, work: Path, runner: Runner) -> di
         raise SmokeTestFailed(f"import tensorflow failed (exit {result.returncode})\n"
                               f"{tail(result.output)}")
     described = json.loads(result.stdout.strip().splitlines()[-1])
+    loaded = [checks.Loaded(path, real) for path, real in described.pop("loaded", [])]
+    described["libraries"] = [lib.real for lib in checks.tracked(loaded)]
+    _check_cuda_versions(profile, loaded, result.stderr.splitlines(), "Python")
     if not described["tf_file"].startswith(str(work)):
         raise SmokeTestFailed(f"imported TensorFlow from {described['tf_file']}, not from the "
                               "smoke test's environment", hint="unset PYTHONPATH")
@@ -285,6 +315,16 @@ def _describe(profile, python: str, env: dict, work: Path, runner: Runner) -> di
                 hint="check LD_LIBRARY_PATH in the recorded environment (CUDA lib64, cuDNN "
                 "lib, CUPTI) and `invoke doctor`")
     return described
+
+
+def _check_cuda_versions(profile, loaded: list[checks.Loaded], log: list[str], who: str) -> None:
+    cuda = profile.settings.cuda
+    problems = checks.cuda_mismatches(loaded, cuda=cuda.version, cudnn=cuda.cudnn_version, log=log)
+    if problems:
+        raise SmokeTestFailed(f"{who} loaded another CUDA/cuDNN than the profile's: "
+                              + "; ".join(problems),
+                              hint="check LD_LIBRARY_PATH in the recorded environment and that "
+                              "no nvidia-* pip package or other CUDA is found first")
 
 
 def _train(python: str, env: dict, work: Path, runner: Runner) -> dict:
@@ -337,20 +377,34 @@ def _compile(inputs: SmokeInputs, site: Path, work: Path, runner: Runner) -> Pat
     return binary
 
 
-def _run_c(binary: Path, trained: dict, env: dict, work: Path, runner: Runner,
-           input_op: str | None, output_op: str | None, lib_dir: Path) -> checks.Comparison:
+def _run_c(profile, binary: Path, trained: dict, env: dict, work: Path, runner: Runner,
+           input_op: str | None, output_op: str | None, linked: Path,
+           report: Report) -> checks.Comparison:
+    lib_dir = linked.parent
     outputs = work / "c_outputs.bin"
     argv = [str(binary), trained["frozen_graph"], input_op or trained["input_op"],
             output_op or trained["output_op"], str(work / "inputs.bin"), str(trained["batch"]),
             "28", "28", "1", str(outputs)]
     run_env = dict(env)
     run_env["LD_LIBRARY_PATH"] = ":".join(filter(None, [str(lib_dir), env.get("LD_LIBRARY_PATH")]))
+    maps = work / "c_maps.txt"
+    run_env["TFBUILD_SMOKE_MAPS"] = str(maps)
     result = runner.run(argv, env=run_env, check=False, timeout=600)
+    loaded = _c_loaded(maps)
+    report.data.setdefault("libraries", {})["c"] = [lib.real for lib in checks.tracked(loaded)]
     if not result.ok:
         raise SmokeTestFailed(f"the C program failed (exit {result.returncode})\n"
                               f"{tail(result.stderr, 12)}",
                               hint="check the operation names (--input-op/--output-op)"
                               if result.returncode == 3 else "")
+    library = checks.c_api_library(loaded)
+    if library is None or library.real != os.path.realpath(linked):
+        found = library.real if library else "no libtensorflow"
+        raise SmokeTestFailed(f"the C program loaded {found}, not {linked} it was linked against",
+                              hint="a libtensorflow earlier on LD_LIBRARY_PATH or in ld.so.cache "
+                              "won; check the recorded environment")
+    report.data["libraries"]["c_api"] = library.real
+    _check_cuda_versions(profile, loaded, result.stderr.splitlines(), "the C program")
     comparison = checks.compare(checks.read_floats(work / "python_outputs.bin"),
                                 checks.read_floats(outputs), trained["classes"])
     if not comparison.ok:
@@ -358,6 +412,14 @@ def _run_c(binary: Path, trained: dict, env: dict, work: Path, runner: Runner,
                               f"{comparison.max_abs_diff:.3e} (allowed {checks.ATOL:g}), classes "
                               f"agree {comparison.argmax_agree}/{comparison.count}")
     return comparison
+
+
+def _c_loaded(maps: Path) -> list[checks.Loaded]:
+    try:
+        lines = maps.read_text().splitlines()
+    except OSError:
+        return []
+    return [checks.Loaded(path, os.path.realpath(path)) for path in checks.mapped_paths(lines)]
 
 
 def _print_report(report: Report) -> None:

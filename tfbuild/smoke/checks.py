@@ -86,3 +86,102 @@ def wheel_fits(wheel: Path, supported: Sequence[str]) -> tuple[bool, str]:
 def distribution(wheel: Path) -> tuple[str, str]:
     name, version, _, _ = parse_wheel_filename(wheel.name)
     return str(name), str(version)
+
+
+# -- which libraries ran ---------------------------------------------------------------------------
+# Shared objects worth naming in the report: TensorFlow's own and the CUDA/cuDNN/NCCL libraries it
+# loads (TF's GPU platform dlopens libcudart, libcublas(Lt), libcufft, libcusparse, libcusolver,
+# libcudnn and libnccl; tsl/platform/default/dso_loader.cc).
+_TRACKED = re.compile(r"(?:^|/)(?:libtensorflow[\w.+-]*\.so[\w.]*|_pywrap_tensorflow_internal\.so"
+                      r"|lib(?:cudart|cudnn[\w]*|cublas|cublasLt|cufft|curand|cusolver|cusparse"
+                      r"|nccl|nvrtc[\w-]*|nvJitLink|cupti)\.so[\w.]*)$")
+_SO_VERSION = re.compile(r"\.so\.(\d+(?:\.\d+)*)$")
+# TF's own message when the cuDNN it loaded is not the one it was built with
+# (xla/stream_executor/cuda/cuda_dnn.cc).
+_CUDNN_RUNTIME = re.compile(r"Loaded runtime CuDNN library: ([\d.]+) but source was compiled "
+                            r"with: (\d+(?:\.(?:\d+|x))*)")
+# NVIDIA's pip distributions (TF's `and-cuda` extra pins them): in the smoke environment they
+# would be loaded instead of the profile's CUDA/cuDNN (TF adds site-packages/nvidia/*/lib to its
+# search path).
+_NVIDIA_DIST = re.compile(r"^nvidia-")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    path: str       # as mapped
+    real: str       # symlinks resolved (carries the full version for most NVIDIA libraries)
+
+    @property
+    def name(self) -> str:
+        return self.real.rsplit("/", 1)[-1]
+
+    @property
+    def version(self) -> str | None:
+        """The version in the real file name: libcudnn.so.9.10.2 -> 9.10.2 (None without one)."""
+        match = _SO_VERSION.search(self.name)
+        return match.group(1) if match else None
+
+
+def mapped_paths(maps: Iterable[str]) -> list[str]:
+    """Unique paths of the files in /proc/<pid>/maps lines, in order."""
+    seen: list[str] = []
+    for line in maps:
+        fields = line.split(None, 5)
+        if len(fields) == 6 and fields[5].strip().startswith("/"):
+            path = fields[5].strip()
+            if path not in seen:
+                seen.append(path)
+    return seen
+
+
+def tracked(loaded: Iterable[Loaded]) -> list[Loaded]:
+    """The TensorFlow and CUDA libraries among the loaded ones."""
+    return [lib for lib in loaded if _TRACKED.search(lib.path) or _TRACKED.search(lib.real)]
+
+
+def tensorflow_libraries(loaded: Iterable[Loaded]) -> list[Loaded]:
+    return [lib for lib in loaded
+            if lib.path.rsplit("/", 1)[-1].startswith(("libtensorflow", "_pywrap_tensorflow"))]
+
+
+def c_api_library(loaded: Iterable[Loaded]) -> Loaded | None:
+    """The library that exported the C API to the C program: libtensorflow.so* (a build's), else
+    libtensorflow_cc.so* (the PyPI wheel's)."""
+    libs = tensorflow_libraries(loaded)
+    for prefix in ("libtensorflow.so", "libtensorflow_cc.so"):
+        for lib in libs:
+            if lib.path.rsplit("/", 1)[-1].startswith(prefix):
+                return lib
+    return None
+
+
+def _major_minor(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
+
+
+def cuda_mismatches(loaded: Iterable[Loaded], *, cuda: str, cudnn: str,
+                    log: Iterable[str] = ()) -> list[str]:
+    """One line per CUDA runtime or cuDNN library loaded at another version than the profile's
+    (compared as major.minor; a file name with the major only is not judged), and TF's own
+    "Loaded runtime CuDNN library" complaint."""
+    problems: list[str] = []
+    for lib in loaded:
+        version = lib.version
+        if not version or "." not in version:
+            continue
+        for stem, label, wanted in (("libcudart.so", "CUDA runtime", cuda),
+                                    ("libcudnn.so", "cuDNN", cudnn)):
+            if lib.name.startswith(stem) and _major_minor(version) != _major_minor(wanted):
+                problems.append(f"{label} {version} loaded from {lib.real}, the profile's is {wanted}")
+    for line in log:
+        match = _CUDNN_RUNTIME.search(line)
+        if match:
+            problems.append(f"TensorFlow loaded cuDNN {match.group(1)} but was compiled with "
+                            f"{match.group(2)}")
+    return problems
+
+
+def nvidia_distributions(installed: dict[str, str]) -> dict[str, str]:
+    """NVIDIA's pip packages (name -> version) among a venv's distributions."""
+    return {name: version for name, version in sorted(installed.items())
+            if _NVIDIA_DIST.match(name)}

@@ -1,7 +1,10 @@
 /* The smoke test's C half: load a frozen graph through TensorFlow's C API, run one batch, write
  * the outputs. Usage:
  *   model_run GRAPH.pb INPUT_OP OUTPUT_OP INPUTS.bin BATCH HEIGHT WIDTH CHANNELS OUTPUTS.bin
- * Exit codes: 0 ok, 2 usage, 3 graph or operation not found, 4 session error. */
+ * Exit codes: 0 ok, 2 usage, 3 graph or operation not found, 4 session error.
+ * With TFBUILD_SMOKE_MAPS=FILE in the environment, the process's /proc/self/maps is copied there
+ * at start (the libraries the loader linked) and again after the run (with those loaded on
+ * demand), so the smoke test can say which libtensorflow actually ran. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +38,19 @@ static void list_placeholders(TF_Graph* graph) {
   fprintf(stderr, "\n");
 }
 
+static void dump_maps(void) {
+  const char* target = getenv("TFBUILD_SMOKE_MAPS");
+  if (!target || !*target) return;
+  FILE* in = fopen("/proc/self/maps", "r");
+  FILE* out = in ? fopen(target, "w") : NULL;
+  char line[4096];
+  while (out && fgets(line, sizeof line, in)) fputs(line, out);
+  if (out) fclose(out);
+  if (in) fclose(in);
+}
+
 int main(int argc, char** argv) {
+  dump_maps();
   if (argc != 10) {
     fprintf(stderr, "usage: %s GRAPH INPUT_OP OUTPUT_OP INPUTS BATCH H W C OUTPUTS\n", argv[0]);
     return 2;
@@ -97,6 +112,7 @@ int main(int argc, char** argv) {
   if (!f) { fprintf(stderr, "cannot write %s\n", argv[9]); return 4; }
   fwrite(TF_TensorData(output_tensor), 1, TF_TensorByteSize(output_tensor), f);
   fclose(f);
+  dump_maps();
   printf("ran %lld examples, %zu output bytes\n", (long long)dims[0],
          TF_TensorByteSize(output_tensor));
 

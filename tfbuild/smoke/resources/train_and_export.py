@@ -54,12 +54,33 @@ def load_data(mnist_path: str, train: int, test: int):
     return "synthetic", x_train, y_train, x_test, y_test
 
 
+def mapped_libraries() -> list:
+    """[path, real path] of every shared object this process has mapped (Linux), in order."""
+    seen, found = set(), []
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                fields = line.split(None, 5)
+                path = fields[5].strip() if len(fields) == 6 else ""
+                if path.startswith("/") and ".so" in path and path not in seen:
+                    seen.add(path)
+                    found.append([path, os.path.realpath(path)])
+    except OSError:
+        pass
+    return found
+
+
 def describe_tensorflow(tf) -> dict:
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]  # loads the CUDA libraries
+    build = dict(tf.sysconfig.get_build_info())
     return {
         "tf_version": tf.__version__,
         "tf_file": tf.__file__,
         "built_with_cuda": bool(tf.test.is_built_with_cuda()),
-        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "gpus": gpus,
+        "compiled_cuda": str(build.get("cuda_version", "")),
+        "compiled_cudnn": str(build.get("cudnn_version", "")),
+        "loaded": mapped_libraries(),
     }
 
 
