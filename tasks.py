@@ -209,17 +209,21 @@ ns.add_task(cache)
 
 
 @task(
-    help={"profile": PROFILE_HELP, "set": SET_HELP,
-          "url": "download from this URL instead of the pinned release (needs --sha256)",
+    help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
+          "url": "download bazelisk from this URL instead of the pinned release (needs --sha256)",
           "sha256": "the sha256 the file at --url must have",
-          "force": "install even when a Bazel is already found"},
+          "bazel_sha256": "sha256 of the Bazel release binary, for a version tfbuild does not pin",
+          "force": "install bazelisk even when a Bazel is already found, and download the Bazel "
+                   "release again"},
     iterable=["set"],
 )
-def bazel_install(c, profile=None, set=None, url=None, sha256=None, force=False):
-    """Install bazelisk at the pinned version and sha256 into tfbuild's bin dir."""
+def bazel_install(c, profile=None, source=None, set=None, url=None, sha256=None,
+                  bazel_sha256=None, force=False):
+    """Install bazelisk (pinned) and the Bazel .bazelversion names into bazelisk's cache."""
     from tfbuild.downloads.bazelisk import bazel_install as run
 
-    _call(run, profile, overrides=set or [], url=url, sha256=sha256, force=force)
+    _call(run, profile, overrides=set or [], source=source, url=url, sha256=sha256,
+          bazel_sha256=bazel_sha256, force=force)
 
 
 ns.add_task(bazel_install, name="bazel-install")

@@ -102,6 +102,23 @@ def bazelisk(platform: str) -> BazeliskPin:
                        table["url"].format(version=table["version"], platform=platform), sha)
 
 
+@dataclass(frozen=True)
+class BazelReleasePin:
+    version: str
+    platform: str
+    url: str
+    sha256: str | None  # None: not pinned here
+
+
+def bazel_release(version: str, platform: str) -> BazelReleasePin:
+    """The release binary of Bazel `version` for `platform` (`linux-x86_64`), and its published
+    sha256 when tfbuild pins it."""
+    table = _raw()["bazel_release"]
+    sha = table["sha256"].get(version, {}).get(platform)
+    return BazelReleasePin(version, platform,
+                           table["url"].format(version=version, platform=platform), sha)
+
+
 def table(name: str) -> dict:
     """A raw pins table (the container environment reads several)."""
     return _raw().get(name, {})

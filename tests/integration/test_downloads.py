@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import random
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -20,6 +22,9 @@ from tests.helpers.profiles import local_bazel_profile
 from tfbuild import pins
 
 ASSETS = Path(__file__).resolve().parents[2] / ".cache" / "test-assets"
+
+FAKE_BAZEL = b"#!/bin/sh\necho 'bazel 6.5.0'\n"
+BAZEL_PATH = "/github.com/bazelbuild/bazel/releases/download/6.5.0/bazel-6.5.0-linux-x86_64"
 
 
 @pytest.fixture
@@ -78,9 +83,11 @@ def test_bazel_install_pinned_through_the_mirror(server, tmp_path):
     pin = pins.bazelisk("linux-amd64")
     assert sha(binary) == pin.sha256  # the pin is the published binary's
     server.files["/mirror/" + pin.url[len("https://"):]] = binary
-    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    server.files["/mirror" + BAZEL_PATH] = FAKE_BAZEL  # then the Bazel it would download
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "BAZELISK_HOME": str(tmp_path / "bazelisk")}
     proc = invoke(["bazel-install", "--force", "--set", f"mirrors.tf_mirror={server.url}/mirror",
-                   "--set", "mirrors.allow_http=true"], env=env)
+                   "--set", "mirrors.allow_http=true", "--set", "toolchain.bazel_version=6.5.0",
+                   "--bazel-sha256", sha(FAKE_BAZEL)], env=env)
     assert proc.returncode == 0, proc.stderr
     installed = tmp_path / "data" / "tfbuild" / "bin" / "bazelisk"
     assert installed.read_bytes() == binary and installed.stat().st_mode & 0o111
@@ -89,16 +96,70 @@ def test_bazel_install_pinned_through_the_mirror(server, tmp_path):
 
 def test_bazel_install_wrong_hash_leaves_nothing(server, tmp_path):
     server.files["/bazelisk"] = b"#!/bin/sh\necho not the pinned file\n"
-    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    server.files["/mirror" + BAZEL_PATH] = FAKE_BAZEL
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "BAZELISK_HOME": str(tmp_path / "bazelisk")}
     proc = invoke(["bazel-install", "--force", "--url", f"{server.url}/bazelisk",
                    "--sha256", "0" * 64], env=env)
     assert proc.returncode == 3 and "sha256 mismatch" in proc.stderr
     bindir = tmp_path / "data" / "tfbuild" / "bin"
     assert not bindir.exists() or list(bindir.iterdir()) == []
     good = sha(server.files["/bazelisk"])
-    proc = invoke(["bazel-install", "--force", "--url", f"{server.url}/bazelisk", "--sha256", good],
-                  env=env)
+    proc = invoke(["bazel-install", "--force", "--url", f"{server.url}/bazelisk", "--sha256", good,
+                   "--set", f"mirrors.tf_mirror={server.url}/mirror", "--set",
+                   "mirrors.allow_http=true", "--set", "toolchain.bazel_version=6.5.0",
+                   "--bazel-sha256", sha(FAKE_BAZEL)], env=env)
     assert proc.returncode == 0 and (bindir / "bazelisk").exists()
+
+
+def test_bazel_install_puts_the_bazelversion_release_where_bazelisk_finds_it(server, tmp_path):
+    """bazel-install fetches the Bazel .bazelversion names through the mirror (GitHub's release
+    layout, what BAZELISK_BASE_URL reproduces), verified by sha256, into bazelisk's cache; the real
+    bazelisk then runs it without a download, and doctor, which before said to run bazel-install
+    instead of starting bazelisk's download, finds Bazel 6.5.0."""
+    server.files["/mirror" + BAZEL_PATH] = FAKE_BAZEL  # a small stand-in for the 50 MB binary
+    tree = tmp_path / "tensorflow"
+    tree.mkdir()
+    (tree / ".bazelversion").write_text("6.5.0\n")
+    (tree / "WORKSPACE").write_text("")  # bazelisk reads .bazelversion at a workspace root only
+    bazelisk = str(ASSETS / "bazelisk" / "bazelisk-linux_amd64")  # the real bazelisk 1.25.0
+    home = tmp_path / "bazelisk-home"
+    env = {"BAZELISK_HOME": str(home), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "HTTPS_PROXY": "http://127.0.0.1:1", "HTTP_PROXY": "http://127.0.0.1:1",
+           "NO_PROXY": "127.0.0.1"}  # nothing but the loopback server answers
+    common = ["--profile", "cpu", "--source", str(tree), "--set", f"toolchain.bazel={bazelisk}",
+              "--set", f"mirrors.tf_mirror={server.url}/mirror", "--set", "mirrors.allow_http=true"]
+
+    code, doc = doctor_json([*common, "--offline"], env=env)
+    row = checks_by_id(doc)["bazel"]
+    assert row["status"] == "fail" and "has no Bazel 6.5.0" in row["found"], row
+    assert "invoke bazel-install" in row["hint"]
+    assert not (home / "downloads").exists() and server.requests == []  # doctor started no download
+
+    proc = invoke(["bazel-install", *common], env=env)  # the pinned sha256 is the real release's
+    assert proc.returncode == 3 and "sha256 mismatch" in proc.stderr, proc.stderr
+    assert not list((home / "downloads").glob("sha256/*/bin/bazel"))
+
+    proc = invoke(["bazel-install", *common, "--bazel-sha256", sha(FAKE_BAZEL)], env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{server.url}/mirror{BAZEL_PATH}" in proc.stdout
+    binary = home / "downloads" / "sha256" / sha(FAKE_BAZEL) / "bin" / "bazel"
+    assert binary.read_bytes() == FAKE_BAZEL and binary.stat().st_mode & 0o111
+    fetched = len(server.requests)
+
+    mirror_base = f"{server.url}/mirror/github.com/bazelbuild/bazel/releases/download"
+    for base in (None, mirror_base):  # bazelisk's default location, and the mirror
+        run_env = {**os.environ, **env}
+        run_env.pop("BAZELISK_BASE_URL", None)
+        if base:
+            run_env["BAZELISK_BASE_URL"] = base
+        out = subprocess.run([bazelisk, "--version"], cwd=tree, env=run_env, capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 0 and out.stdout.strip() == "bazel 6.5.0", out.stderr
+    assert len(server.requests) == fetched  # bazelisk downloaded nothing
+
+    code, doc = doctor_json([*common, "--offline"], env=env)
+    row = checks_by_id(doc)["bazel"]
+    assert row["status"] == "ok" and row["found"] == f"{bazelisk} (6.5.0)", row
 
 
 ARCHIVES = '''"""Written by the download tests."""

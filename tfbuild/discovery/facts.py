@@ -44,6 +44,7 @@ class Bazel:
     version: str | None = None
     version_source: str = ""  # "binary", "dpkg"
     error: str = ""
+    needs_download: str = ""  # bazelisk, without this Bazel version in its cache yet
 
 
 @dataclass(frozen=True)

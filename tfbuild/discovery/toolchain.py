@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tfbuild import versions
+from tfbuild.discovery import bazelisk_cache
 from tfbuild.discovery.facts import Bazel, Clang, Python, Tool
 from tfbuild.paths import SYSTEM_PATH, tool_bin_dir
 from tfbuild.discovery.programs import probe, unique_by_target, version_key, which, which_matching
@@ -187,6 +188,11 @@ def find_bazel(runner: Runner, *, explicit: str, source_dir: Path | None,
                 or (str(installed) if os.access(installed, os.X_OK) else None))
     if not path or not probe_version:
         return Bazel(path=path)
+    missing = _bazelisk_would_download(path, source_dir, env)
+    if missing:
+        return Bazel(path=path, needs_download=missing,
+                     error=f"bazelisk has no Bazel {missing} in {bazelisk_cache.home(env)} yet "
+                     "(asking its version would start that download; doctor does not)")
     cwd = source_dir if source_dir and os.path.isdir(source_dir) else None
     bazelversion = [Path(cwd) / ".bazelversion"] if cwd else []
     ok, out = probe(runner, [path, "--version"], cwd=cwd, timeout=20,  # bazelisk offline retries ~30 s
@@ -200,6 +206,15 @@ def find_bazel(runner: Runner, *, explicit: str, source_dir: Path | None,
     if packaged:
         return Bazel(path=path, version=packaged, version_source="dpkg")
     return Bazel(path=path, error=f"unrecognised version output: {out.strip()[:200]}")
+
+
+def _bazelisk_would_download(path: str, source_dir: Path | None,
+                             env: Mapping[str, str]) -> str | None:
+    """The version bazelisk would download before answering `--version` (None: it would not)."""
+    if not bazelisk_cache.is_bazelisk(path):
+        return None
+    wanted = bazelisk_cache.wanted_version(source_dir, env)
+    return wanted if wanted and not bazelisk_cache.cached(wanted, env) else None
 
 
 def _dpkg_version(runner: Runner, path: str) -> str | None:

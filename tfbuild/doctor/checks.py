@@ -178,6 +178,11 @@ def check_bazel(ctx: Context) -> Iterable[Check]:
         yield Check("bazel", FAIL, "neither bazelisk nor bazel on PATH", expected,
                     "run `invoke bazel-install` (a pinned bazelisk, which reads .bazelversion), "
                     "or set toolchain.bazel", blocking=True)
+    elif bazel.needs_download:
+        yield Check("bazel", FAIL, f"{bazel.path}: {bazel.error}", expected,
+                    f"run `invoke bazel-install`: it downloads Bazel {bazel.needs_download} once, "
+                    "with a progress bar, verified by sha256, into bazelisk's cache",
+                    blocking=True)
     elif bazel.error:
         yield Check("bazel", FAIL, f"{bazel.path}: {bazel.error}", expected,
                     f"install Bazel {wanted} (bazelisk fetches it), or set toolchain.bazel to a "
