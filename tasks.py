@@ -176,14 +176,17 @@ ns.add_task(smoke_test, name="smoke-test")
     help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
           "distdir": "store the archives here (by file name) and make `build --offline` pass "
                      "--distdir; default: Bazel's repository cache of build.output_user_root",
-          "jobs": "parallel downloads (default 4)"},
+          "jobs": "parallel downloads (default 4)",
+          "bazel": "then let Bazel fetch what the build's targets need (build --nobuild); "
+                   "--no-bazel: downloads only, every declared archive counts as needed"},
     iterable=["set"],
 )
-def prefetch(c, profile=None, source=None, set=None, distdir=None, jobs=4):
-    """Download every archive the TF tree declares, verified, for offline builds."""
+def prefetch(c, profile=None, source=None, set=None, distdir=None, jobs=4, bazel=True):
+    """Download the archives the TF tree declares, verified, then what the targets need."""
     from tfbuild.downloads.prefetch import prefetch as run
 
-    _call(run, profile, source=source, overrides=set or [], distdir=distdir, jobs=int(jobs))
+    _call(run, profile, source=source, overrides=set or [], distdir=distdir, jobs=int(jobs),
+          bazel=bazel)
 
 
 ns.add_task(prefetch)

@@ -48,7 +48,7 @@ def main() -> None:
         (tree / "third_party" / "archives.bzl").write_text("\n".join(lines) + "\n")
         env = {**os.environ, "TFBUILD_STATE_DIR": str(work / "state"), "TFBUILD_COLOR": "0"}
         argv = [*INVOKE, "prefetch", "--profile", "cpu", "--source", str(tree),
-                "--distdir", str(work / "distdir")]
+                "--distdir", str(work / "distdir"), "--no-bazel"]  # downloads only
 
         start = time.perf_counter()
         subprocess.run(argv, env=env, check=True, capture_output=True)

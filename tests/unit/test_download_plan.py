@@ -80,3 +80,46 @@ def test_distdir_file_name_clashes():
     b = Archive("b", "2" * 64, ("https://github.com/y/archive/v1.tar.gz",), "o")
     c = Archive("c", "3" * 64, ("https://github.com/z/archive/v2.tar.gz",), "o")
     assert collisions([a, b, c]) == {"v1.tar.gz": [b]}
+
+
+def test_bazel_outputs_and_configured_dirs_are_not_scanned(tmp_path):
+    from tfbuild.downloads.archives import declared_archives
+
+    decl = 'http_archive(name = "{n}", sha256 = "%s", urls = ["https://x.example/{n}.tgz"])\n' % ("a" * 64)
+    (tmp_path / "WORKSPACE").write_text("")
+    (tmp_path / "third_party").mkdir()
+    (tmp_path / "third_party" / "deps.bzl").write_text(decl.format(n="tree_dep"))
+    # the notes' output root inside the tree: install/ beside an output base
+    base = tmp_path / "OutputUserRoot" / "458e09755a092c4c605421b63672f1ff"
+    (base / "external" / "rules_x").mkdir(parents=True)
+    (base / "DO_NOT_BUILD_HERE").write_text("")
+    (base / "external" / "rules_x" / "deps.bzl").write_text(decl.format(n="in_output_base"))
+    (tmp_path / "OutputUserRoot" / "install").mkdir()
+    (tmp_path / "OutputUserRoot" / "install" / "x.bzl").write_text(decl.format(n="in_install"))
+    # a repository cache and a disk cache inside the tree, and a configured dist dir
+    (tmp_path / "repo-cache" / "content_addressable").mkdir(parents=True)
+    (tmp_path / "repo-cache" / "y.bzl").write_text(decl.format(n="in_repo_cache"))
+    for d in ("ac", "cas"):
+        (tmp_path / "disk-cache" / d).mkdir(parents=True)
+    (tmp_path / "disk-cache" / "z.bzl").write_text(decl.format(n="in_disk_cache"))
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "w.bzl").write_text(decl.format(n="in_dist"))
+    names = [a.name for a in declared_archives(tmp_path, skip=[tmp_path / "dist"]).archives]
+    assert names == ["tree_dep"]
+
+
+def test_failed_archives_after_bazel_fetched_the_targets():
+    from tfbuild.downloads.archives import Archive
+    from tfbuild.downloads.prefetch import (BY_BAZEL, FAILED, FETCHED, NOT_NEEDED, Outcome,
+                                            TargetsFetch, classify)
+
+    a, b, c = (Archive(n, n * 64, (f"https://x.example/{n}.tgz",), "t") for n in "abc")
+    outcomes = [Outcome(a, FETCHED, 1), Outcome(b, FAILED, 0, "HTTP 404"),
+                Outcome(c, FAILED, 0, "HTTP 404")]
+    in_cache = {b.sha256}  # Bazel fetched b itself (another URL); c is nowhere
+    ok = TargetsFetch(True, ("//t",))
+    got = classify(outcomes, ok, lambda x: x.sha256 in in_cache)
+    assert [o.status for o in got] == [FETCHED, BY_BAZEL, NOT_NEEDED]
+    assert got[2].detail == "the targets do not need it; HTTP 404"
+    for targets in (TargetsFetch(False, ("//t",), "failed"), TargetsFetch(None, ("//t",))):
+        assert classify(outcomes, targets, lambda x: True) == outcomes  # nothing excused

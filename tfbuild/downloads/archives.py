@@ -138,21 +138,45 @@ def parse_text(text: str, origin: str) -> Declared:
     return declared
 
 
-def workspace_files(source: Path) -> Iterable[Path]:
+def is_bazel_output(directory: Path) -> bool:
+    """A directory Bazel (or tfbuild for it) writes, never part of the source: an output base
+    (Bazel writes DO_NOT_BUILD_HERE into it), an output user root (`install/` beside output
+    bases or `cache/repos`), a repository cache (`content_addressable/`) or a disk cache
+    (`ac/` and `cas/`). The notes keep their output root inside the TF tree."""
+    try:
+        if (directory / "DO_NOT_BUILD_HERE").exists() or (directory / "content_addressable").is_dir():
+            return True
+        if (directory / "ac").is_dir() and (directory / "cas").is_dir():
+            return True
+        if (directory / "install").is_dir():
+            return (directory / "cache" / "repos").is_dir() or any(
+                (child / "DO_NOT_BUILD_HERE").exists() for child in directory.iterdir())
+    except OSError:
+        return False
+    return False
+
+
+def workspace_files(source: Path, skip: Iterable[Path] = ()) -> Iterable[Path]:
+    """WORKSPACE and every .bzl file of the tree, leaving out `bazel-*` links, Bazel's outputs
+    and caches (found by their shape, or named in `skip`: the profile's output root, caches,
+    dist directory)."""
+    skipped = {os.path.abspath(p) for p in skip}
     for name in ("WORKSPACE", "WORKSPACE.bazel"):
         if (source / name).is_file():
             yield source / name
     for root, dirs, files in os.walk(source):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("bazel-"))
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("bazel-")
+                         and os.path.join(root, d) not in skipped
+                         and not is_bazel_output(Path(root, d)))
         for file in sorted(files):
             if file.endswith(".bzl"):
                 yield Path(root) / file
 
 
-def declared_archives(source: Path) -> Declared:
+def declared_archives(source: Path, skip: Iterable[Path] = ()) -> Declared:
     result = Declared()
     seen: set[str] = set()
-    for path in workspace_files(source):
+    for path in workspace_files(source, skip):
         text = path.read_text(errors="replace")
         if not any(rule + "(" in text for rule in ARCHIVE_RULES):
             continue

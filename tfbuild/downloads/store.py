@@ -24,7 +24,9 @@ class Store:
         return self.repository_cache / "content_addressable" / "sha256" / archive.sha256 / "file"
 
     def has(self, archive: Archive) -> bool:
-        return self.path_for(archive).is_file()
+        """In the store, or in the repository cache (where Bazel itself puts what it fetched)."""
+        cached = self.repository_cache / "content_addressable" / "sha256" / archive.sha256 / "file"
+        return self.path_for(archive).is_file() or cached.is_file()
 
     def bazel_options(self) -> list[str]:
         return [f"--distdir={self.distdir}"] if self.distdir else []
@@ -47,11 +49,14 @@ def repository_cache(output_user_root: Path) -> Path:
     return output_user_root / "cache" / "repos" / "v1"
 
 
-def save(state: Path, store: Store) -> None:
+def save(state: Path, store: Store, targets: dict | None = None) -> None:
+    """The store, and what Bazel's fetch of the build's targets found (`targets`: the targets,
+    whether it succeeded, the sha256 of declared archives they do not need)."""
     state.mkdir(parents=True, exist_ok=True)
     atomic_write(state / RECORD, json.dumps({
         "distdir": str(store.distdir) if store.distdir else None,
         "repository_cache": str(store.repository_cache),
+        "targets": targets,
     }, indent=2) + "\n")
 
 
@@ -62,3 +67,11 @@ def load(state: Path) -> Store | None:
     data = json.loads(path.read_text())
     return Store(Path(data["distdir"]) if data["distdir"] else None,
                  Path(data["repository_cache"]))
+
+
+def load_targets(state: Path) -> dict | None:
+    """What the last prefetch's Bazel fetch of the targets recorded (None: it did not run)."""
+    path = state / RECORD
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text()).get("targets")
