@@ -388,3 +388,41 @@ def test_prefetch_lists_the_nvidia_redistributions(tf_workspace, server, local_c
                  "cuda_nvcc-linux-x86_64-12.4.127-archive.tar.xz", "nccl.whl"):
         assert (distdir / name).exists(), name
     assert "cudnn" not in " ".join(p.name for p in distdir.iterdir())  # cuDNN 9.10 is local only
+
+
+DIRECT = '''load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
+
+BUILD = 'exports_files(["data.txt"])'
+
+def tfs_archives():
+    # plain http_archives with direct URLs: no tf_mirror_urls, so the repo.bzl patch cannot
+    # reach them (as rules_python's and python-build-standalone's)
+    http_archive(name = "tfs_archive_a", sha256 = "{sha_a}", build_file_content = BUILD,
+                 urls = ["https://github.com/example/direct/archive/a.tar.gz"])
+    http_archive(name = "tfs_archive_b", sha256 = "{sha_b}", build_file_content = BUILD,
+                 urls = ["https://github.com/example/direct/archive/b.tar.gz"])
+'''
+
+
+def test_downloader_config_routes_direct_urls_through_the_mirror(tf_workspace, server):
+    """With mirrors.downloader_config, the real Bazel 4.2.3 fetches http_archives declared with
+    direct https URLs from the profile's (loopback, plain http) mirror; the config file is
+    written in tfbuild's state dir, not in the tree."""
+    ws = tf_workspace
+    data = {n: tarball({"data.txt": f"direct {n}\n"}) for n in ("a", "b")}
+    for n, body in data.items():
+        server.files[f"/mirror/github.com/example/direct/archive/{n}.tar.gz"] = body
+    (ws["source"] / "third_party/test_archives/workspace.bzl").write_text(
+        DIRECT.replace("{sha_a}", sha(data["a"])).replace("{sha_b}", sha(data["b"])))
+    profile = profile_for(ws, server, extra="downloader_config = true\n")
+    built = run(ws, "build", "--profile", profile)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    assert (ws["source"] / "bazel-bin/tensorflow/offline/uses_archives.txt").read_text() == \
+        "direct a\ndirect b\n"
+    got = {path for _, path, _ in server.requests}
+    assert {f"/mirror/github.com/example/direct/archive/{n}.tar.gz" for n in "ab"} <= got
+    config = next(ws["state"].glob("*/bazel_downloader.cfg"))
+    assert f"{server.url}/mirror/$1" in config.read_text()
+    manifest = json.loads((ws["source"].parent / "dist" / "offline" / "manifest.json").read_text())
+    assert f"--experimental_downloader_config={config}" in manifest["bazel"]["argv"]
+    assert not list(ws["source"].rglob("bazel_downloader.cfg"))

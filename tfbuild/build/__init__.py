@@ -30,6 +30,7 @@ from tfbuild.build.lock import build_lock
 from tfbuild.build.progress import BuildSummary, LogPipeline, PlainProgress
 from tfbuild.build.source import clone
 from tfbuild.configure import ConfigureResult, refuse_if_blocked, run_configure
+from tfbuild.downloads import downloader_config
 from tfbuild.errors import BuildFailed, CommandError, Interrupted, PatchError, PreconditionError
 from tfbuild.files import sha256_file
 from tfbuild.patching import records
@@ -107,6 +108,8 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
     console.info("3. patch: " + (", ".join(f"{s.target.fix} ({s.target.relative}: {s.status})"
                                            for s in todo) or "nothing to apply"))
     request = _tls_provider(settings, request, cfg, install=False)
+    request = dataclasses.replace(request, download_options=downloader_config.options(
+        settings, src, write=False))
     cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path or "bazel",
                        jobs=_jobs(profile, request, cfg), env=_environ())
     step = 4
@@ -160,6 +163,8 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         if request.offline:
             request = _offline(settings, src, request)
         request = _tls_provider(settings, request, cfg)
+        request = dataclasses.replace(request, download_options=downloader_config.options(
+            settings, src))
         cmd = plan_command(settings, request, bazel=_bazel_path(cfg),
                            jobs=_jobs(profile, request, cfg), env=_environ())
         runner.secrets.extend(opt.split("=", 1)[1] for opt in cmd.secret_options)

@@ -63,6 +63,7 @@ class BuildRequest:
     offline: bool = False
     offline_options: tuple[str, ...] = ()  # --distdir of the prefetched archives
     startup_extra: tuple[str, ...] = ()  # e.g. netty-tcnative for Debian's Bazel (build.remote)
+    download_options: tuple[str, ...] = ()  # --experimental_downloader_config (the mirror)
 
 
 def remote_options(settings: Settings, request: BuildRequest,
@@ -186,6 +187,7 @@ def plan_command(settings: Settings, request: BuildRequest, *, bazel: str, jobs:
     options += remote
     options += UI_OPTIONS
     options += request.offline_options
+    options += request.download_options
     if request.keep_going:
         options.append("--keep_going")
     options += request.bazel_opts

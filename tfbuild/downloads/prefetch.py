@@ -195,7 +195,10 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
         if blocked or not cfg.facts.bazel.path:
             why = "; ".join(f"{r.id}: {r.found}" for r in blocked) or "no Bazel found"
             return TargetsFetch(None, targets, f"Bazel was not asked ({why})")
-        request = BuildRequest(offline_options=tuple(store.bazel_options()))
+        from tfbuild.downloads import downloader_config
+
+        request = BuildRequest(offline_options=tuple(store.bazel_options()),
+                               download_options=downloader_config.options(settings, src))
         cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path,
                            jobs=_jobs(profile, request, cfg), env=dict(os.environ))
         cmd = dataclasses.replace(cmd, options=(*cmd.options, "--nobuild"))

@@ -89,6 +89,10 @@ class MirrorSettings:
         "PIP_INDEX_URL, nothing edited) or `patch` (edit `wheel_installer.py` in the output base)."))
     allow_http: bool = field(metadata=doc(
         "Allow plain-http mirror and index URLs (default: https only)."))
+    downloader_config: bool = field(metadata=doc(
+        "Also route every Bazel download (rules_python, python-build-standalone, any "
+        "`http_archive`) through `tf_mirror` first, with a Bazel downloader config "
+        "(`--experimental_downloader_config`) written in the state dir; the tree is not edited."))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,75 @@
+"""The Bazel downloader config tfbuild writes from the profile's mirror.
+
+The file shape is Bazel's UrlRewriterConfig (src/main/java/com/google/devtools/build/lib/bazel/
+repository/downloader/UrlRewriterConfig.java: `rewrite <regex> <replacement>` lines, `#`
+comments; UrlRewriter.java matches the regex against the whole URL without its scheme, returns
+only the rewritten URLs when one matches, and keeps the original scheme unless the replacement
+has one). The integration test runs it through the real Bazel 4.2.3."""
+
+import re
+
+import pytest
+
+from tfbuild.downloads import downloader_config
+from tfbuild.errors import ConfigError
+from tfbuild.settings import resolve
+
+EXPECTED = """\
+# Bazel downloader config, written by tfbuild from the profile (mirrors.tf_mirror,
+# mirrors.direct_hosts): every http(s) download through the mirror first, then at its
+# original URL; direct hosts and URLs already on the mirror as they are.
+rewrite ^(?!(?:developer\\.download\\.nvidia\\.com|storage\\.googleapis\\.com/mirror\\.tensorflow\\.org)(?:[/:]|$))(.*)$ https://storage.googleapis.com/mirror.tensorflow.org/$1
+rewrite ^(.*)$ $1
+"""
+
+
+def rewrite(config: str, url: str) -> list[str]:
+    """UrlRewriter's rewrite step, in Python (the regexes use only syntax Java shares)."""
+    scheme, rest = url.split("://", 1)
+    out: list[str] = []
+    for line in config.splitlines():
+        if not line.startswith("rewrite "):
+            continue
+        _, pattern, replacement = line.split()
+        match = re.fullmatch(pattern, rest)
+        if match:
+            new = re.sub(r"\$(\d)", lambda m: match.group(int(m.group(1))), replacement)
+            new = new if new.startswith(("http://", "https://")) else f"{scheme}://{new}"
+            if new not in out:
+                out.append(new)
+    return out or [url]
+
+
+def test_file_shape_for_the_default_mirror():
+    settings = resolve("cpu", overrides=["mirrors.downloader_config=true"]).settings
+    text = downloader_config.render(settings)
+    assert text == EXPECTED
+    for line in text.splitlines():  # UrlRewriterConfig splits on whitespace: exactly 3 parts
+        assert line.startswith("#") or len(line.split()) == 3
+
+
+def test_every_download_mirror_first_except_direct_hosts_and_the_mirror():
+    config = downloader_config.render(
+        resolve("cpu", overrides=["mirrors.downloader_config=true"]).settings)
+    gh = "https://github.com/bazelbuild/rules_python/releases/download/0.34.0/rules_python-0.34.0.tar.gz"
+    assert rewrite(config, gh) == [
+        "https://storage.googleapis.com/mirror.tensorflow.org/github.com/bazelbuild/rules_python/"
+        "releases/download/0.34.0/rules_python-0.34.0.tar.gz", gh]
+    nvidia = "https://developer.download.nvidia.com/compute/cuda/redist/redistrib_12.4.0.json"
+    assert rewrite(config, nvidia) == [nvidia]
+    mirrored = "https://storage.googleapis.com/mirror.tensorflow.org/github.com/x/y.tar.gz"
+    assert rewrite(config, mirrored) == [mirrored]
+
+
+def test_off_by_default_and_no_file_without_a_mirror(tmp_path):
+    assert downloader_config.options(resolve("cpu").settings, tmp_path, write=False) == ()
+    settings = resolve("cpu", overrides=["mirrors.downloader_config=true",
+                                         "mirrors.tf_mirror="]).settings
+    assert downloader_config.options(settings, tmp_path, write=False) == ()
+
+
+def test_plain_http_mirror_needs_allow_http():
+    settings = resolve("cpu", overrides=["mirrors.downloader_config=true",
+                                         "mirrors.tf_mirror=http://mirror.example"]).settings
+    with pytest.raises(ConfigError, match="plain http"):
+        downloader_config.render(settings)
