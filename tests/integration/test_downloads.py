@@ -134,6 +134,12 @@ def test_bazel_install_puts_the_bazelversion_release_where_bazelisk_finds_it(ser
     assert row["status"] == "fail" and "has no Bazel 6.5.0" in row["found"], row
     assert "invoke bazel-install" in row["hint"]
     assert not (home / "downloads").exists() and server.requests == []  # doctor started no download
+    as_bazel = tmp_path / "bin" / "bazel"  # bazelisk installed under Bazel's name
+    as_bazel.parent.mkdir()
+    as_bazel.write_bytes(Path(bazelisk).read_bytes())
+    as_bazel.chmod(0o755)
+    code, doc = doctor_json([*common, "--offline", "--set", f"toolchain.bazel={as_bazel}"], env=env)
+    assert "has no Bazel 6.5.0" in checks_by_id(doc)["bazel"]["found"]
 
     proc = invoke(["bazel-install", *common], env=env)  # the pinned sha256 is the real release's
     assert proc.returncode == 3 and "sha256 mismatch" in proc.stderr, proc.stderr

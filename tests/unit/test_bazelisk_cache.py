@@ -49,4 +49,9 @@ def test_wanted_version(tmp_path):
     assert bc.wanted_version(tmp_path, {"USE_BAZEL_VERSION": "7.4.1"}) == "7.4.1"
     assert bc.wanted_version(tmp_path, {"USE_BAZEL_VERSION": "latest"}) is None
     assert bc.wanted_version(None, {}) is None
-    assert bc.is_bazelisk("/x/bazelisk-linux_amd64") and not bc.is_bazelisk("/usr/bin/bazel")
+    assert bc.is_bazelisk("/x/bazelisk-linux_amd64")
+    as_bazel = tmp_path / "bazel"  # bazelisk installed as `bazel`: known by its Go module path
+    as_bazel.write_bytes(b"\x7fELF...github.com/bazelbuild/bazelisk/core...")
+    assert bc.is_bazelisk(str(as_bazel))
+    as_bazel.write_bytes(b"\x7fELF... a Bazel launcher ...")
+    assert not bc.is_bazelisk(str(as_bazel))

@@ -73,10 +73,20 @@ def release_base(url: str, version: str) -> str:
     return url[:url.rindex(suffix)] if suffix in url else url.rsplit("/", 2)[0]
 
 
-def is_bazelisk(path: str) -> bool:
-    """bazelisk under its own name (bazelisk, bazelisk-linux-amd64, tfbuild's installed copy)."""
-    return "bazelisk" in os.path.basename(path) or "bazelisk" in os.path.basename(
-        os.path.realpath(path))
+def is_bazelisk(path: str, limit: int = 32 << 20) -> bool:
+    """bazelisk under its own name (bazelisk, bazelisk-linux-amd64, npm's bazelisk.js), or
+    installed as `bazel`: a file under 32 MB (bazelisk's Go binary is about 6 MB, a Bazel
+    release about 50 MB) naming its Go module github.com/bazelbuild/bazelisk."""
+    real = os.path.realpath(path)
+    if "bazelisk" in os.path.basename(path) or "bazelisk" in os.path.basename(real):
+        return True
+    try:
+        if os.path.getsize(real) > limit:
+            return False
+        with open(real, "rb") as handle:
+            return b"github.com/bazelbuild/bazelisk" in handle.read()
+    except OSError:
+        return False
 
 
 def wanted_version(source_dir: Path | None, env: Mapping[str, str]) -> str | None:
