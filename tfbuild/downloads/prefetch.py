@@ -182,7 +182,7 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
     configs and repo_env (configure and the download-mirror patch first, as `invoke build`
     does), plus the store's --distdir."""
     from tfbuild import patching
-    from tfbuild.build import _jobs
+    from tfbuild.build import _jobs, _tls_provider
     from tfbuild.build.command import BuildRequest, plan_command
     from tfbuild.build.lock import build_lock
     from tfbuild.configure import blocking_failures, run_configure
@@ -199,6 +199,7 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
 
         request = BuildRequest(offline_options=tuple(store.bazel_options()),
                                download_options=downloader_config.options(settings, src))
+        request = _tls_provider(settings, request, cfg)  # the build's startup options: its server
         cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path,
                            jobs=_jobs(profile, request, cfg), env=dict(os.environ))
         cmd = dataclasses.replace(cmd, options=(*cmd.options, "--nobuild"))
