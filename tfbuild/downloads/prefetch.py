@@ -181,8 +181,8 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
     """`bazel build --nobuild` of the build's targets with the build's startup options, rc files,
     configs and repo_env (configure and the download-mirror patch first, as `invoke build`
     does), plus the store's --distdir."""
-    from tfbuild import patching
-    from tfbuild.build import _jobs, _tls_provider
+    from tfbuild import environment, patching
+    from tfbuild.build import _jobs, _pip_patch_wanted, _prepare_pip_mirror, _tls_provider
     from tfbuild.build.command import BuildRequest, plan_command
     from tfbuild.build.lock import build_lock
     from tfbuild.configure import blocking_failures, run_configure
@@ -200,13 +200,17 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
         request = BuildRequest(offline_options=tuple(store.bazel_options()),
                                download_options=downloader_config.options(settings, src))
         request = _tls_provider(settings, request, cfg)  # the build's startup options: its server
-        cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path,
-                           jobs=_jobs(profile, request, cfg), env=dict(os.environ))
-        cmd = dataclasses.replace(cmd, options=(*cmd.options, "--nobuild"))
+        build_cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path,
+                                 jobs=_jobs(profile, request, cfg), env=dict(os.environ))
+        cmd = dataclasses.replace(build_cmd, options=(*build_cmd.options, "--nobuild"))
+        env = environment.bazel_client_env(cfg.environment, cfg.facts)
         state = paths.state_dir(src)
         with build_lock(state, src):
-            patching.apply(settings, src, paths.output_base(settings, src),
+            output_base = paths.output_base(settings, src)
+            patching.apply(settings, src, output_base,
                            only={"download-mirror", "cuda-lib64", patching.SHIM_ID})
+            if _pip_patch_wanted(profile):  # as the build: pip's index fixed before pip runs
+                _prepare_pip_mirror(profile, build_cmd, src, output_base, env, runner)
             console.step(f"prefetch: Bazel fetches what {len(targets)} target(s) need "
                          "(build --nobuild)")
             lines: list[str] = []
@@ -221,8 +225,7 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
                     shown[0] = now
                     console.note(f"    {line.rstrip()[:160]}")
 
-            code = runner.stream(cmd.argv(), on_line=on_line, cwd=src,
-                                 env=cfg.environment.as_dict())
+            code = runner.stream(cmd.argv(), on_line=on_line, cwd=src, env=env)
     except TfbuildError as exc:
         return TargetsFetch(None, targets, f"Bazel was not asked ({exc.message})")
     seconds = time.monotonic() - start
