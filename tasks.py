@@ -34,6 +34,21 @@ def _call(fn: Callable[..., int | None], *args, **kwargs) -> None:
         raise Exit(code=code)
 
 
+def _int_flag(flag: str, value, minimum: int) -> int | None:
+    """An integer flag, refused (exit 2, like any bad setting) when not a number >= minimum."""
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < minimum:
+        console.error(f"{flag} {value!r}: expected an integer >= {minimum}\n"
+                      f"  fix: pass {flag} N with N >= {minimum}")
+        raise Exit(code=2)
+    return number
+
+
 @task(
     help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
           "json": "print one JSON document (keys: profile, checks, summary) instead of a table",
@@ -119,7 +134,7 @@ def build(c, profile=None, source=None, set=None, dry_run=False, jobs=None, baze
     from tfbuild.build import build as run
 
     _call(run, profile, source=source, overrides=set or [], dry=dry_run,
-          jobs=int(jobs) if jobs else None, bazel_opts=bazel_opt or [],
+          jobs=_int_flag("--jobs", jobs, 0) or None, bazel_opts=bazel_opt or [],
           remote_cache=remote_cache, keep_going=keep_going, offline=offline, in_docker=in_docker)
 
 
@@ -185,8 +200,8 @@ def prefetch(c, profile=None, source=None, set=None, distdir=None, jobs=4, bazel
     """Download the archives the TF tree declares, verified, then what the targets need."""
     from tfbuild.downloads.prefetch import prefetch as run
 
-    _call(run, profile, source=source, overrides=set or [], distdir=distdir, jobs=int(jobs),
-          bazel=bazel)
+    _call(run, profile, source=source, overrides=set or [], distdir=distdir,
+          jobs=_int_flag("--jobs", jobs, 1), bazel=bazel)
 
 
 ns.add_task(prefetch)

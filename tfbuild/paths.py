@@ -20,6 +20,13 @@ def expand(value: str) -> Path:
 
 
 def source_dir(settings: Settings, override: str | Path | None = None) -> Path:
+    """The TF tree: --source DIR, else tensorflow.source_dir (validated on resolve)."""
+    if override is not None and any(c.isspace() for c in str(override)):
+        from tfbuild.errors import ConfigError
+
+        raise ConfigError(f"--source {str(override)!r} contains white space: Bazel does not work "
+                          "from paths containing spaces",
+                          hint="move the tree to a path without spaces (or link one there)")
     return expand(str(override) if override else settings.tensorflow.source_dir)
 
 

@@ -119,7 +119,7 @@ def test_blocking_checks_refuse_and_force_overrides(tf_workspace, tmp_path, runf
     proc = configure(tf_workspace, "--profile", profile, "--set", "cuda.local_cudnn_path=")
     assert proc.returncode == 3 and "not a hermetic redistribution" in proc.stderr
     proc = configure(tf_workspace, "--profile", profile, "--set", "cuda.local_cuda_path=cuda")
-    assert proc.returncode == 3 and "is relative" in proc.stderr
+    assert proc.returncode == 2 and "is relative" in proc.stderr  # a value error, not the machine
     proc = configure(tf_workspace, "--profile", profile, "--set",
                      "cuda.compute_capabilities=sm_35", "--force")
     assert proc.returncode == 0 and "sm_35" in (tf_workspace["source"] / RC).read_text()

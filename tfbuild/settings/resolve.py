@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tfbuild.errors import ConfigError
 from tfbuild.settings.model import SECTIONS, Settings, key_specs
+from tfbuild.settings.validate import validate
 from tfbuild.settings.values import check_value, parse_text, suggest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -230,12 +231,14 @@ def resolve(
             _assign(values, dotted, value)
         sources[dotted] = source
 
+    settings = _build(values)
+    validate(settings, sources)
     return ResolvedProfile(
         name=path.stem,
         path=path,
         chain=tuple(p for p, _, _ in layers),
         description=str(description),
-        settings=_build(values),
+        settings=settings,
         sources=sources,
     )
 

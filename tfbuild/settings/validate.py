@@ -1,0 +1,345 @@
+"""Ranges and shapes of every setting, checked where settings are resolved.
+
+Types are checked as values are read (values.py); this module checks what a well-typed value
+may be: `build.jobs` is not negative, `build.targets` is not empty, `docker.uid` is not root, a
+CUDA profile names at least one compute capability, the source tree and output root have no
+space (Bazel refuses a workspace path with one), and so on for every key of the model. A test
+fails when a key of the model has no entry in RULES.
+
+These are facts about the value, not the machine, so `--force` (which overrides failing doctor
+checks) never lets an invalid value through.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+
+from tfbuild import capabilities
+from tfbuild.errors import ConfigError
+from tfbuild.settings.model import Settings
+
+# A rule gets the value and the whole Settings (for the few rules that depend on another key)
+# and returns what is wrong with it ("" when nothing) and, optionally, the fix.
+Rule = Callable[[object, Settings], "str | tuple[str, str]"]
+
+_VERSION3 = re.compile(r"^\d+\.\d+\.\d+$")
+_VERSION2 = re.compile(r"^\d+\.\d+$")
+_BAZEL_VERSION = re.compile(r"^\d+\.\d+\.\d+(?:[-.][A-Za-z0-9.]+)?$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LABEL = re.compile(r"^@?[A-Za-z0-9_.~-]*//[^\s\"'\\]*$")
+_CONFIG = re.compile(r"^[A-Za-z0-9_.-]+$")
+_COMPONENT = re.compile(r"^[a-z0-9_]+$")
+_DIGEST = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_UID = 2**31 - 2
+
+
+def _no_control(value: str) -> str:
+    return "contains a newline or other control character" if _CONTROL.search(value) else ""
+
+
+def _plain_path(value: object, _s: Settings) -> str:
+    return _no_control(str(value))
+
+
+def _bazel_path(value: object, _s: Settings) -> str | tuple[str, str]:
+    """A path Bazel is given as a workspace or output root: no space, no control character."""
+    text = str(value)
+    if not text.strip():
+        return "is empty"
+    if any(c.isspace() for c in text):
+        return ("contains white space: Bazel does not work from paths containing spaces",
+                "move it to a path without spaces (or link one there)")
+    return _no_control(text)
+
+
+def _optional_abs_path(value: object, _s: Settings) -> str | tuple[str, str]:
+    text = str(value)
+    if not text:
+        return ""
+    if not os.path.isabs(os.path.expanduser(text)):
+        return "is relative", "give an absolute path"
+    return _no_control(text) or _rc_safe(text)
+
+
+def _rc_safe(text: str) -> str:
+    return "contains a quote or backslash" if any(c in text for c in '"\\') else ""
+
+
+def _nonempty_str(value: object, _s: Settings) -> str:
+    text = str(value)
+    if not text.strip():
+        return "is empty"
+    return _no_control(text)
+
+
+def _word(value: object, _s: Settings) -> str:
+    """Non-empty, no white space (an argument passed as one token)."""
+    text = str(value)
+    if not text:
+        return "is empty"
+    if any(c.isspace() for c in text):
+        return "contains white space"
+    if text.startswith("-"):
+        return "starts with '-' (it would be read as an option)"
+    return ""
+
+
+def _optional_word(value: object, s: Settings) -> str:
+    return _word(value, s) if value else ""
+
+
+def _version3(value: object, _s: Settings) -> str | tuple[str, str]:
+    text = str(value)
+    if _VERSION3.match(text):
+        return ""
+    example = text + ".0" if _VERSION2.match(text) else "12.4.0"
+    return "is not a version x.y.z (Bazel needs three parts)", f"write it as \"{example}\""
+
+
+def _tf_version(value: object, _s: Settings) -> str | tuple[str, str]:
+    return "" if _VERSION3.match(str(value)) else ("is not a version x.y.z", "e.g. \"2.18.1\"")
+
+
+def _python_version(value: object, _s: Settings) -> str | tuple[str, str]:
+    if not value or _VERSION2.match(str(value)):
+        return ""
+    return "is not x.y", "e.g. \"3.11\", or \"\" for the version of toolchain.python"
+
+
+def _docker_python(value: object, _s: Settings) -> str | tuple[str, str]:
+    return "" if _VERSION2.match(str(value)) else ("is not x.y", "e.g. \"3.10\"")
+
+
+def _bazel_version(value: object, _s: Settings) -> str | tuple[str, str]:
+    if value == "from-source" or _BAZEL_VERSION.match(str(value)):
+        return ""
+    return "is not a Bazel version", "write x.y.z (e.g. \"6.5.0\") or \"from-source\""
+
+
+def _major(value: object, _s: Settings) -> str | tuple[str, str]:
+    return "" if 1 <= int(value) <= 999 else ("is not a major version (1 or more)", "e.g. 17")
+
+
+def _clang_path(value: object, _s: Settings) -> str | tuple[str, str]:
+    text = str(value)
+    if not text:
+        return ""
+    if not os.path.basename(text).endswith("clang"):
+        return ("does not end in `clang`: TF's CUDA rules treat it as not-clang",
+                "use the unversioned name, e.g. /usr/lib/llvm-17/bin/clang")
+    return _no_control(text) or _rc_safe(text)
+
+
+def _capabilities(value: object, s: Settings) -> str | tuple[str, str]:
+    entries = list(value)  # type: ignore[call-overload]
+    _, problems = capabilities.normalise(entries)
+    if problems:
+        return f"entry {problems[0].text!r}: {problems[0].reason}", problems[0].fix
+    if s.cuda.enabled and not entries:
+        return ("is empty, but cuda.enabled is true: TF would build GPU code for no GPU",
+                "list the GPUs' capabilities, e.g. [\"sm_86\"] (doctor shows this GPU's)")
+    return ""
+
+
+def _url(key: str, *, optional: bool) -> Rule:
+    def rule(value: object, s: Settings) -> str | tuple[str, str]:
+        from tfbuild.patching import literals  # patching imports settings: import late
+
+        if optional and not value:
+            return ""
+        try:
+            literals.validate_url(key, str(value), allow_http=s.mirrors.allow_http)
+        except ConfigError as exc:
+            return "is not " + exc.message.split(" is not ", 1)[-1], exc.hint
+        return ""
+    return rule
+
+
+def _hosts(value: object, _s: Settings) -> str | tuple[str, str]:
+    from tfbuild.patching import literals
+
+    for host in value:  # type: ignore[union-attr]
+        try:
+            literals.validate_host("mirrors.direct_hosts", host)
+        except ConfigError as exc:
+            return f"entry {host!r} is not a host name", exc.hint
+    return ""
+
+
+def _each(rule: Rule, *, nonempty: bool = False, what: str = "", example: str = "") -> Rule:
+    def check(value: object, s: Settings) -> str | tuple[str, str]:
+        items = list(value)  # type: ignore[call-overload]
+        if nonempty and not items:
+            return f"is empty{what}", f"list at least one entry{example}"
+        for item in items:
+            found = rule(item, s)
+            problem, fix = found if isinstance(found, tuple) else (found, "")
+            if problem:
+                return f"entry {item!r} {problem}", fix
+        return ""
+    return check
+
+
+def _label(value: object, _s: Settings) -> str | tuple[str, str]:
+    return "" if _LABEL.match(str(value)) else ("is not a Bazel target label",
+                                               "write it as //package:target")
+
+
+def _config(value: object, _s: Settings) -> str | tuple[str, str]:
+    text = str(value)
+    if text.startswith("--config="):
+        return "includes `--config=`", f"write just {text[len('--config='):]!r}"
+    return "" if _CONFIG.match(text) else ("is not a config name", "e.g. \"cuda_wheel\"")
+
+
+def _option(value: object, _s: Settings) -> str:
+    text = str(value)
+    if not text:
+        return "is empty"
+    return _no_control(text)
+
+
+def _flag(value: object, _s: Settings) -> str:
+    text = str(value)
+    if not text or any(c.isspace() for c in text):
+        return "is empty or has white space (write one flag per entry)"
+    return _no_control(text) or _rc_safe(text)
+
+
+def _repo_env(value: object, _s: Settings) -> str | tuple[str, str]:
+    for name, val in dict(value).items():  # type: ignore[call-overload]
+        if not _ENV_NAME.match(name):
+            return f"key {name!r} is not an environment variable name", "use letters, digits, _"
+        if _no_control(val):
+            return f"value of {name} {_no_control(val)}"
+    return ""
+
+
+def _jobs(value: object, _s: Settings) -> str | tuple[str, str]:
+    return "" if int(value) >= 0 else ("is negative", "use 0 (doctor's recommendation) or "
+                                                      "a positive number of CPUs")
+
+
+def _remote(schemes: tuple[str, ...]) -> Rule:
+    def rule(value: object, _s: Settings) -> str | tuple[str, str]:
+        text = str(value)
+        if not text:
+            return ""
+        if not text.startswith(tuple(f"{s}://" for s in schemes)) or any(c.isspace() for c in text):
+            return "is not a Bazel remote URL", f"use one of {', '.join(s + '://' for s in schemes)}"
+        return ""
+    return rule
+
+
+def _env_name(value: object, _s: Settings) -> str | tuple[str, str]:
+    if not value or _ENV_NAME.match(str(value)):
+        return ""
+    return "is not an environment variable name", "name the variable, e.g. BAZEL_REMOTE_HEADER"
+
+
+def _base_image(value: object, _s: Settings) -> str | tuple[str, str]:
+    return "" if _DIGEST.match(str(value)) else (
+        "is not pinned by digest", "write it as ubuntu:22.04@sha256:<64 hex digits>")
+
+
+def _uid(value: object, _s: Settings) -> str | tuple[str, str]:
+    number = int(value)
+    if number == 0:
+        return "is root: the image promises a non-root builder", "use a user id such as 1000"
+    if not 1 <= number <= MAX_UID:
+        return f"is out of range (1..{MAX_UID})", "use a user id such as 1000"
+    return ""
+
+
+def _component(value: object, _s: Settings) -> str:
+    return "" if _COMPONENT.match(str(value)) else "is not a redistributable name (e.g. cuda_nvcc)"
+
+
+def _any(_value: object, _s: Settings) -> str:
+    return ""
+
+
+RULES: dict[str, Rule] = {
+    "tensorflow.version": _tf_version,
+    "tensorflow.git_url": _word,
+    "tensorflow.git_ref": _word,
+    "tensorflow.source_dir": _bazel_path,
+    "toolchain.clang_major": _major,
+    "toolchain.clang_prefix": _plain_path,
+    "toolchain.clang_path": _clang_path,
+    "toolchain.gcc_major": _major,
+    "toolchain.bazel": _plain_path,
+    "toolchain.bazel_version": _bazel_version,
+    "toolchain.python": _plain_path,
+    "toolchain.python_version": _python_version,
+    "cuda.enabled": _any,  # a boolean: its type is its range
+    "cuda.version": _version3,
+    "cuda.cudnn_version": _version3,
+    "cuda.local_cuda_path": _optional_abs_path,
+    "cuda.local_cudnn_path": _optional_abs_path,
+    "cuda.local_nccl_path": _optional_abs_path,
+    "cuda.compute_capabilities": _capabilities,
+    "cuda.layout_fix": _any,  # one of its Literal choices, checked on read
+    "mirrors.tf_mirror": _url("mirrors.tf_mirror", optional=True),
+    "mirrors.direct_hosts": _hosts,
+    "mirrors.pip_index": _url("mirrors.pip_index", optional=True),
+    "mirrors.pip_method": _any,  # Literal
+    "mirrors.allow_http": _any,  # boolean
+    "build.output_user_root": lambda v, s: _bazel_path(v, s) if v else "",
+    "build.jobs": _jobs,
+    "build.targets": _each(_label, nonempty=True, what=": there is nothing to build",
+                           example=", e.g. //tensorflow/tools/pip_package:wheel"),
+    "build.configs": _each(_config),
+    "build.repo_env": _repo_env,
+    "build.bazel_options": _each(_option),
+    "build.startup_options": _each(_option),
+    "build.cc_opt_flags": _each(_flag),
+    "build.disk_cache": _plain_path,
+    "build.dist_dir": _nonempty_str,
+    "remote.cache": _remote(("http", "https", "grpc", "grpcs")),
+    "remote.executor": _remote(("grpc", "grpcs")),
+    "remote.instance_name": _optional_word,
+    "remote.header_env": _env_name,
+    "remote.upload_local_results": _any,  # boolean
+    "remote.tf_public_cache": _any,  # boolean
+    "docker.base_image": _base_image,
+    "docker.image": _word,
+    "docker.uid": _uid,
+    "docker.python": _docker_python,
+    "docker.cuda_components": _each(_component),
+}
+
+
+def problems(settings: Settings) -> list[tuple[str, str, str]]:
+    """(key, what is wrong, fix) for every invalid value, in model order."""
+    out = []
+    for key, rule in RULES.items():
+        found = rule(settings.get(key), settings)
+        problem, fix = found if isinstance(found, tuple) else (found, "")
+        if problem:
+            out.append((key, problem, fix))
+    return out
+
+
+def validate(settings: Settings, sources: Mapping[str, object]) -> None:
+    """Raise ConfigError naming the first invalid key, its value and where it was set."""
+    found = problems(settings)
+    if not found:
+        return
+    key, problem, fix = found[0]
+    value = settings.get(key)
+    where = sources.get(key)
+    origin = f" (set by {_CONTROL.sub(lambda m: repr(m.group())[1:-1], str(where))})" \
+        if where is not None else ""
+    more = f"; {len(found) - 1} more invalid: {', '.join(k for k, _, _ in found[1:])}" \
+        if len(found) > 1 else ""
+    raise ConfigError(f"{key} = {_show(value)} {problem}{origin}{more}",
+                      hint=fix or f"change {key}")
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
