@@ -132,6 +132,7 @@ python = "{sys.executable}"
 [cuda]
 enabled = true
 local_cuda_path = "{cuda}"
+compute_capabilities = ["sm_86"]
 layout_fix = "{layout}"
 """)
 
@@ -153,19 +154,101 @@ def test_runfile_cuda_is_found_after_the_patch(tf_workspace, runfile_cuda):
     assert "tfbuild:cuda-lib64" not in (ws["source"] / CUDA_BZL).read_text()
 
 
-def test_runfile_cuda_is_found_through_the_shim(tf_workspace, runfile_cuda):
+def shim_profile(ws, cuda: Path, cudnn: Path, layout: str = "shim") -> str:
+    path = ws["source"].parent / f"gpu-{layout}.toml"
+    path.write_text(f"""extends = "cuda-local"
+[toolchain]
+clang_major = 16
+python = "{sys.executable}"
+[cuda]
+local_cuda_path = "{cuda}"
+local_cudnn_path = "{cudnn}"
+compute_capabilities = ["sm_86"]
+layout_fix = "{layout}"
+[build]
+output_user_root = "{ws["root"]}"
+""")
+    return str(path)
+
+
+def configure(ws, profile):
+    proc = invoke(["configure", "--profile", profile, "--source", str(ws["source"])],
+                  env=ws["env"])
+    assert "Traceback" not in proc.stderr
+    return proc
+
+
+def plain_build(ws) -> dict:
+    """`bazel build` with no option at all: only what .bazelrc and .tf_configure.bazelrc say."""
+    return built_json(ws, "cuda_libs")
+
+
+def test_configure_alone_makes_a_runfile_cuda_buildable(tf_workspace, runfile_cuda, local_cudnn):
+    """Issue 12, case 1: the rc names the shim, so configure makes it; a plain bazel build of a
+    target reading the CUDA repositories finds lib/libcudart on a lib64-only CUDA."""
     ws = tf_workspace
-    profile = cuda_profile(ws, runfile_cuda, "shim")
     before = (ws["source"] / CUDA_BZL).read_bytes()
-    proc = patch(ws, profile)
+    proc = configure(ws, shim_profile(ws, runfile_cuda, local_cudnn))
     assert proc.returncode == 0, proc.stderr
     shim = next(ws["state"].glob("*/cuda-shim"))
+    assert f'LOCAL_CUDA_PATH="{shim}"' in (ws["source"] / ".tf_configure.bazelrc").read_text()
     assert (ws["source"] / CUDA_BZL).read_bytes() == before  # the tree is untouched
-    fixed = built_json(ws, "cuda_libs", f"--repo_env=LOCAL_CUDA_PATH={shim}")
-    assert fixed["cudart"]["library"] == "lib/libcudart.so.12"
-    assert fixed["cupti"]["library"].startswith("lib/libcupti.so")
-    assert fixed["cupti"]["header"] == "include/cupti.h"
+    seen = plain_build(ws)
+    assert seen["cudart"]["library"] == "lib/libcudart.so.12"
+    assert seen["cupti"]["library"].startswith("lib/libcupti.so")
+    assert seen["cupti"]["header"] == "include/cupti.h"
     assert (shim / "lib" / "libcudart.so.12").resolve() == (runfile_cuda / "lib64" / "libcudart.so.12").resolve()
+
+
+def test_patch_revert_leaves_the_shim_the_rc_names(tf_workspace, runfile_cuda, local_cudnn):
+    """Issue 12, case 2: patch, then patch --revert, and the tree still builds."""
+    ws = tf_workspace
+    profile = shim_profile(ws, runfile_cuda, local_cudnn)
+    assert configure(ws, profile).returncode == 0
+    shim = next(ws["state"].glob("*/cuda-shim"))
     mtime = shim.stat().st_mtime_ns
-    assert patch(ws, profile).returncode == 0 and shim.stat().st_mtime_ns == mtime
-    assert patch(ws, profile, "--revert").returncode == 0 and not shim.exists()
+    assert patch(ws, profile).returncode == 0
+    proc = patch(ws, profile, "--revert")
+    assert proc.returncode == 0, proc.stderr
+    assert shim.is_dir() and shim.stat().st_mtime_ns == mtime
+    check = patch(ws, profile, "--check")  # the mirror fix is reverted; the shim is not
+    shim_rows = [line for line in check.stdout.splitlines() if "| cuda-shim" in line]
+    assert shim_rows and "| applied" in shim_rows[0], check.stdout
+    assert "missing" not in check.stdout
+    assert plain_build(ws)["cudart"]["library"] == "lib/libcudart.so.12"
+
+
+def test_a_missing_local_path_is_reported_and_configure_restores_it(tf_workspace, runfile_cuda,
+                                                                   local_cudnn):
+    import shutil
+
+    from tests.helpers.cli import doctor_json, checks_by_id
+
+    ws = tf_workspace
+    profile = shim_profile(ws, runfile_cuda, local_cudnn)
+    assert configure(ws, profile).returncode == 0
+    assert patch(ws, profile).returncode == 0
+    assert patch(ws, profile, "--check").returncode == 0
+    shim = next(ws["state"].glob("*/cuda-shim"))
+    shutil.rmtree(shim)
+    proc = patch(ws, profile, "--check")
+    assert proc.returncode == 1
+    assert "LOCAL_CUDA_PATH" in proc.stdout and "missing" in proc.stdout
+    assert "invoke configure" in proc.stderr
+    _, doc = doctor_json(["--profile", profile, "--source", str(ws["source"]), "--offline"],
+                         env=ws["env"])
+    row = checks_by_id(doc)["configure.paths"]
+    assert row["status"] == "fail" and str(shim) in row["found"]
+    assert configure(ws, profile).returncode == 0 and shim.is_dir()
+    assert patch(ws, profile, "--check").returncode == 0
+
+
+def test_configure_removes_the_shim_once_the_rc_stops_naming_it(tf_workspace, runfile_cuda,
+                                                               local_cudnn):
+    ws = tf_workspace
+    assert configure(ws, shim_profile(ws, runfile_cuda, local_cudnn)).returncode == 0
+    shim = next(ws["state"].glob("*/cuda-shim"))
+    proc = configure(ws, shim_profile(ws, runfile_cuda, local_cudnn, layout="patch"))
+    assert proc.returncode == 0, proc.stderr
+    assert not shim.exists()
+    assert str(shim) not in (ws["source"] / ".tf_configure.bazelrc").read_text()

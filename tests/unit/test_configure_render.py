@@ -104,3 +104,13 @@ def test_write_backs_up_foreign_and_edited_files_only(tmp_path):
     other, _ = render("cpu", ["build.cc_opt_flags=-O2"])
     replaced = rcfile.write(rc, other, backup_dir=backups, stamp="4")
     assert replaced.changed and replaced.backup is None  # ours, unedited: no backup needed
+
+
+def test_local_paths_are_read_back_from_the_rendered_file():
+    from tfbuild.configure import rcfile
+
+    text, _ = render("rtx3050")
+    found = rcfile.local_paths(text)
+    assert found["LOCAL_CUDA_PATH"] == SHIM
+    assert found["LOCAL_CUDNN_PATH"] == "/media/workspace/cudnn0910/instdir"
+    assert set(found) == {"LOCAL_CUDA_PATH", "LOCAL_CUDNN_PATH"}

@@ -1,5 +1,10 @@
 """`invoke configure`: a validated profile -> `<source>/.tf_configure.bazelrc` and the recorded
-build environment."""
+build environment.
+
+configure owns everything the rc file names that tfbuild makes: the CUDA shim (a runfile CUDA's
+lib64 seen as lib, outside the TF tree) is built before the rc file names it and removed only
+after the rc file stops naming it, so a plain `bazel build` works as soon as configure returns.
+`invoke patch` owns the edits to files, and nothing else."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from tfbuild.discovery.facts import Facts
 from tfbuild.doctor import diagnose
 from tfbuild.doctor.checks import Check
 from tfbuild.errors import PreconditionError
+from tfbuild.patching import shim
 from tfbuild.runner import Runner
 from tfbuild.settings import ResolvedProfile, resolve
 
@@ -76,8 +82,8 @@ def run_configure(profile: ResolvedProfile, *, source: str | Path | None = None,
         refuse_if_blocked(rows, "configure", NOT_BLOCKING_CONFIGURE)
     warn_failures(rows, NOT_BLOCKING_CONFIGURE)
     env = environment.compute(settings, facts, output_base=paths.output_base(settings, src))
-    plan = make_plan(settings, facts, env, profile=profile.name,
-                     shim=str(paths.cuda_shim_dir(src)))
+    shim_dir = paths.cuda_shim_dir(src)
+    plan = make_plan(settings, facts, env, profile=profile.name, shim=str(shim_dir))
     content = rcfile.render(plan)
     rc_path = src / rcfile.RC_NAME
     if dry_run:
@@ -85,10 +91,20 @@ def run_configure(profile: ResolvedProfile, *, source: str | Path | None = None,
         return ConfigureResult(rc_path, content, current != content, None, env, facts, tuple(rows))
     state = paths.state_dir(src)
     stamp = time.strftime("%Y%m%d-%H%M%S")
+    names_shim = _names(plan, shim_dir)
+    if names_shim:  # first the directory, then the file that names it
+        shim.build(shim_dir, Path(settings.cuda.local_cuda_path))
     outcome = rcfile.write(rc_path, content, backup_dir=state / "backups", stamp=stamp)
     environment.save(env, state)
+    if not names_shim and (shim_dir / shim.PLAN_FILE).exists():
+        shim.remove(shim_dir)  # the rc no longer names it
     return ConfigureResult(rc_path, content, outcome.changed, outcome.backup, env, facts,
                            tuple(rows))
+
+
+def _names(plan, shim_dir: Path) -> bool:
+    """Whether the rc file hands Bazel the CUDA shim as LOCAL_CUDA_PATH."""
+    return any(e.name == "LOCAL_CUDA_PATH" and e.value == str(shim_dir) for e in plan.cuda_repo_env)
 
 
 def configure(profile_ref: str | None = None, *, source: str | None = None,

@@ -50,6 +50,26 @@ def ownership(text: str) -> str:
     return "tfbuild" if sha256_bytes(body.encode()) == match.group(1) else "edited"
 
 
+_LOCAL_PATH = re.compile(r'^build(?::\w+)? --repo_env[= ](LOCAL_\w+_PATH)="([^"\n]*)"$', re.M)
+
+
+def local_paths(text: str) -> dict[str, str]:
+    """The LOCAL_*_PATH values an rc file hands Bazel (the last one of each name wins)."""
+    return {m.group(1): m.group(2) for m in _LOCAL_PATH.finditer(text)}
+
+
+def missing_local_paths(source: Path) -> list[tuple[str, str]]:
+    """(name, path) for every LOCAL_*_PATH that `<source>/.tf_configure.bazelrc` names and that
+    does not exist: Bazel's repository rules would link a directory that is not there."""
+    rc = source / RC_NAME
+    try:
+        text = rc.read_text(errors="replace")
+    except OSError:
+        return []
+    return [(name, value) for name, value in local_paths(text).items()
+            if value and not Path(value).is_dir()]
+
+
 def diff(old: str, new: str, path: Path) -> str:
     return "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
                                         fromfile=f"{path} (current)", tofile=f"{path} (new)"))

@@ -28,12 +28,30 @@ def diagnose(profile: ResolvedProfile, *, source: str | Path | None = None,
     return facts, run_checks(profile.settings, facts)
 
 
+def rc_path_checks(source: Path) -> list[Check]:
+    """The LOCAL_*_PATH values `.tf_configure.bazelrc` hands Bazel must exist (not blocking:
+    configure rewrites the file). Only `invoke doctor` reports them; configure is their fix."""
+    from tfbuild.configure import rcfile
+
+    if not (source / rcfile.RC_NAME).is_file():
+        return []
+    missing = rcfile.missing_local_paths(source)
+    if not missing:
+        return [Check("configure.paths", "ok", f"every LOCAL_*_PATH in {rcfile.RC_NAME} exists",
+                      "existing directories")]
+    found = "; ".join(f"{name}={value} does not exist" for name, value in missing)
+    return [Check("configure.paths", FAIL, f"{source / rcfile.RC_NAME}: {found}",
+                  "existing directories", "run `invoke configure` (it makes the CUDA shim it "
+                  "names), or fix the cuda.local_*_path keys")]
+
+
 def doctor(profile_ref: str | None = None, *, source: str | None = None,
            overrides: Sequence[str] = (), json_output: bool = False, verbose: bool = False,
            offline: bool = False) -> int:
     """Print the readiness report; return the exit code (0: nothing fails, 1: something does)."""
     profile = resolve(profile_ref, overrides=overrides)
     _, rows = diagnose(profile, source=source, runner=Runner(echo=verbose), network=not offline)
+    rows = [*rows, *rc_path_checks(paths.source_dir(profile.settings, source))]
     if json_output:
         console.plain(as_json(profile, rows))
     else:

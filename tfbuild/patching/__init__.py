@@ -24,7 +24,7 @@ SHIM_ID = "cuda-shim"
 APPLIED, NOT_APPLIED, NOT_APPLICABLE = "applied", "not-applied", "not-applicable"
 DRIFTED, EDITED, OUTDATED, UNWANTED = "drifted", "edited", "outdated", "unwanted"
 NEEDS_HUMAN = {DRIFTED, EDITED}
-NEEDS_APPLY = {NOT_APPLIED, OUTDATED, UNWANTED}
+NEEDS_APPLY = {NOT_APPLIED, OUTDATED, UNWANTED, "missing"}  # missing: an rc path (report.py)
 
 
 @dataclass(frozen=True)
@@ -149,8 +149,12 @@ def status_of(target: Target, recs: dict[str, records.Record], tf_version: str |
 def _shim_status(target: Target) -> FileStatus:
     exists = target.path.exists()
     if not target.wanted:
-        return FileStatus(target, UNWANTED if exists else NOT_APPLICABLE, target.reason)
+        return FileStatus(target, UNWANTED if exists else NOT_APPLICABLE, target.reason
+                          + ("; `invoke configure` removes it" if exists else ""))
     state = shim.status(target.path, Path(target.params["cuda_root"]))
+    if state != APPLIED:
+        return FileStatus(target, state, "made by `invoke configure` (it names the shim as "
+                          "LOCAL_CUDA_PATH): run it")
     return FileStatus(target, state, f"LOCAL_CUDA_PATH -> {target.path}")
 
 
@@ -192,8 +196,8 @@ def apply(settings: Settings, source: Path, output_base: Path, *,
         if current.status in NEEDS_HUMAN:
             raise PatchError(f"{target.path}: {current.status}: {current.detail}",
                              hint=_human_hint(current))
-        if target.fix == SHIM_ID:
-            results.append(_apply_shim(target, current))
+        if target.fix == SHIM_ID:  # made and removed by configure, which names it in the rc
+            results.append(current)
             continue
         if current.status in (OUTDATED, UNWANTED):
             _restore(target, recs, state)
@@ -243,16 +247,6 @@ def _restore(target: Target, recs: dict[str, records.Record], state: Path) -> No
     records.save(state, recs)
 
 
-def _apply_shim(target: Target, current: FileStatus) -> FileStatus:
-    if current.status == UNWANTED:
-        shim.remove(target.path)
-        return FileStatus(target, NOT_APPLICABLE, target.reason)
-    if current.status in (NOT_APPLIED, OUTDATED):
-        shim.build(target.path, Path(target.params["cuda_root"]))
-        return FileStatus(target, APPLIED, f"LOCAL_CUDA_PATH -> {target.path}")
-    return current
-
-
 def revert(settings: Settings, source: Path, output_base: Path) -> tuple[list[Path], list[FileStatus]]:
     """Restore every file tfbuild patched, byte for byte. Edited files are reported, never
     overwritten. Returns (restored paths, statuses that were left alone)."""
@@ -273,7 +267,6 @@ def revert(settings: Settings, source: Path, output_base: Path) -> tuple[list[Pa
         _restore(target, recs, state)
         restored.append(path)
     records.save(state, recs)
-    shim_dir = paths.cuda_shim_dir(source)
-    if shim_dir.exists() and shim.remove(shim_dir):
-        restored.append(shim_dir)
+    # The CUDA shim is not an edit to the tree: `.tf_configure.bazelrc` may name it, so it stays
+    # (configure owns it), and the tree stays buildable.
     return restored, left

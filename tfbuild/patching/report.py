@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from tfbuild import console, paths
-from tfbuild.patching import (APPLIED, NEEDS_APPLY, NEEDS_HUMAN, FileStatus, apply, check,
+from tfbuild.configure import rcfile
+from tfbuild.patching import (APPLIED, NEEDS_APPLY, NEEDS_HUMAN, FileStatus, Target, apply, check,
                               check_exit_code, revert)
 from tfbuild.settings import resolve
 
@@ -16,6 +18,16 @@ def print_statuses(title: str, statuses: Sequence[FileStatus]) -> None:
     rows = [[s.target.fix, s.target.relative, s.status, s.detail] for s in statuses]
     styles = [STYLE.get(s.status, "yellow" if s.status in NEEDS_APPLY else None) for s in statuses]
     console.table(title, ["fix", "file", "status", "detail"], rows, styles=styles)
+
+
+MISSING = "missing"
+
+
+def rc_path_statuses(source: Path) -> list[FileStatus]:
+    """A row for each LOCAL_*_PATH of `.tf_configure.bazelrc` that does not exist."""
+    return [FileStatus(Target("configure", Path(value), "source", f"{rcfile.RC_NAME}: {name}",
+                              True, True), MISSING, f"{value} does not exist: run `invoke configure`")
+            for name, value in rcfile.missing_local_paths(source)]
 
 
 def patch(profile_ref: str | None = None, *, source: str | None = None,
@@ -38,10 +50,13 @@ def patch(profile_ref: str | None = None, *, source: str | None = None,
             console.error(f"{status.target.path}: {status.detail}")
         return 5 if left else 0
     if check_only:
-        statuses = check(settings, src, output_base)
+        statuses = [*check(settings, src, output_base), *rc_path_statuses(src)]
         print_statuses(f"patch --check ({profile.name})", statuses)
         code = check_exit_code(statuses)
-        if code == 1:
+        if any(s.status == MISSING for s in statuses):
+            console.warn(f"{src / rcfile.RC_NAME} names a LOCAL_*_PATH that does not exist: run "
+                         "`invoke configure`")
+        elif code == 1:
             console.warn("some fixes are not applied: run `invoke patch`")
         elif code == 5:
             console.error("some files drifted or were edited: see the detail column")
