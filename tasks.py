@@ -30,6 +30,15 @@ def _call(fn: Callable[..., int | None], *args, **kwargs) -> None:
     except KeyboardInterrupt:
         console.error("interrupted")
         raise Exit(code=130) from None
+    except (OSError, UnicodeDecodeError) as exc:  # a path check missed: still one line, no traceback
+        if os.environ.get("TFBUILD_DEBUG"):
+            raise
+        if isinstance(exc, UnicodeDecodeError):
+            console.error(f"a file is not UTF-8 text: {exc}")
+            raise Exit(code=2) from None
+        where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f)
+        console.error(f"{where or 'a file'}: {exc.strerror or exc}")
+        raise Exit(code=3) from None
     if code:
         raise Exit(code=code)
 
@@ -196,12 +205,12 @@ ns.add_task(smoke_test, name="smoke-test")
                    "--no-bazel: downloads only, every declared archive counts as needed"},
     iterable=["set"],
 )
-def prefetch(c, profile=None, source=None, set=None, distdir=None, jobs=4, bazel=True):
+def prefetch(c, profile=None, source=None, set=None, distdir=None, jobs=None, bazel=True):
     """Download the archives the TF tree declares, verified, then what the targets need."""
     from tfbuild.downloads.prefetch import prefetch as run
 
     _call(run, profile, source=source, overrides=set or [], distdir=distdir,
-          jobs=_int_flag("--jobs", jobs, 1), bazel=bazel)
+          jobs=_int_flag("--jobs", jobs, 1) or 4, bazel=bazel)
 
 
 ns.add_task(prefetch)

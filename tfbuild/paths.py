@@ -66,6 +66,11 @@ def state_root() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "tfbuild"
 
 
+# How the state directory is named in error messages (it comes from TFBUILD_STATE_DIR,
+# XDG_STATE_HOME or HOME).
+STATE_WHAT = "state directory (TFBUILD_STATE_DIR, else $XDG_STATE_HOME/tfbuild or ~/.local/state/tfbuild)"
+
+
 def cuda_shim_dir(source: Path) -> Path:
     return state_dir(source) / "cuda-shim"
 

@@ -126,3 +126,31 @@ def test_bad_set_values(override, message):
 def test_unknown_environment_setting_is_an_error():
     with pytest.raises(ConfigError, match="TFBUILD_BUILD_JOB is not a tfbuild setting"):
         resolve("cpu", env={"TFBUILD_BUILD_JOB": "3"})
+
+
+def test_extends_finds_a_profile_beside_the_file_first(tmp_path):
+    team = tmp_path / "team"
+    team.mkdir()
+    write(team / "base.toml", 'extends = "cpu"\n[build]\njobs = 3\n')
+    write(team / "mine.toml", 'extends = "base"\n[build]\ndist_dir = "out"\n')
+    r = resolve(str(team / "mine.toml"), env={})
+    assert r.settings.build.jobs == 3 and r.settings.build.dist_dir == "out"
+    assert [p.name for p in r.chain] == ["cpu.toml", "base.toml", "mine.toml"]
+
+
+def test_a_team_profile_may_extend_the_shipped_one_of_the_same_name(tmp_path):
+    write(tmp_path / "cpu.toml", 'extends = "cpu"\n[build]\njobs = 5\n')
+    r = resolve(str(tmp_path / "cpu.toml"), env={})
+    assert r.settings.build.jobs == 5 and r.chain[0].parent.name == "profiles"
+
+
+def test_extends_not_found_lists_where_it_looked(tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    path = write(tmp_path / "p.toml", 'extends = "gpu-team"\n')
+    with pytest.raises(ConfigError) as info:
+        resolve(str(path), env={"TFBUILD_PROFILES_DIR": str(extra)})
+    message = info.value.message
+    assert f"extends in {path}" in message
+    assert message.index(str(tmp_path / "gpu-team.toml")) < message.index(
+        str(extra / "gpu-team.toml")) < message.index("profiles/gpu-team.toml")

@@ -131,12 +131,25 @@ def _environ() -> dict[str, str]:
     return dict(os.environ)
 
 
+def check_output_paths(settings, src: Path) -> None:
+    """Every directory the build writes is a directory it can write, before anything runs."""
+    from tfbuild.pathcheck import writable_dir
+
+    b = settings.build
+    writable_dir(paths.output_user_root(settings), "build.output_user_root")
+    if b.disk_cache:
+        writable_dir(paths.expand(b.disk_cache), "build.disk_cache")
+    writable_dir(paths.expand(b.dist_dir), "build.dist_dir")
+    writable_dir(paths.state_dir(src), paths.STATE_WHAT)
+
+
 def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
               request: BuildRequest = BuildRequest(), runner: Runner | None = None) -> BuildResult:
     settings = profile.settings
     runner = runner or Runner(echo=True)
     _check_remote(settings, request)  # before anything is written
     src = paths.source_dir(settings, source)
+    check_output_paths(settings, src)
     if not src.exists():
         console.step(f"no source tree at {src}: cloning")
         clone(settings, src, runner)

@@ -88,12 +88,19 @@ def write(path: Path, manifest: Mapping) -> None:
 def load(ref: str | Path) -> dict:
     path = Path(ref)
     if path.is_dir():
+        from tfbuild import sums
+
+        if (path / sums.SUMS).is_file():  # the hashes compared must be the files' own
+            sums.verify(path, list(sums.read(path)))
         path = path / MANIFEST
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"no manifest at {path}",
                           hint="give a manifest.json or a dist/<profile> directory")
+    from tfbuild.pathcheck import read_text
+
+    text = read_text(path, "manifest --diff")
     try:
-        return json.loads(path.read_text())
+        return json.loads(text)
     except ValueError as exc:
         raise ConfigError(f"{path} is not valid JSON: {exc}") from None
 

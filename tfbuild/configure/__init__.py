@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfbuild import console, environment, paths
+from tfbuild import console, environment, pathcheck, paths
 from tfbuild.configure import rcfile
 from tfbuild.configure.plan import plan as make_plan
 from tfbuild.discovery.facts import Facts
 from tfbuild.doctor import diagnose
 from tfbuild.doctor.checks import Check
-from tfbuild.errors import PreconditionError
+from tfbuild.errors import ConfigError, PreconditionError
 from tfbuild.patching import shim
 from tfbuild.runner import Runner
 from tfbuild.settings import ResolvedProfile, resolve
@@ -40,8 +40,10 @@ class ConfigureResult:
 
 
 def require_tf_tree(source: Path) -> None:
+    if source.exists():
+        pathcheck.readable_dir(source, "--source (or tensorflow.source_dir)")
     if not source.is_dir():
-        raise PreconditionError(f"source directory {source} does not exist",
+        raise PreconditionError(f"--source (or tensorflow.source_dir): {source} does not exist",
                                 hint="pass --source DIR, set tensorflow.source_dir, or run "
                                 "`invoke source` to clone TensorFlow")
     missing = [name for name in ("WORKSPACE", "configure.py", "tensorflow/core/public/version.h")
@@ -49,6 +51,15 @@ def require_tf_tree(source: Path) -> None:
     if missing:
         raise PreconditionError(f"{source} is not a TensorFlow source tree (no {', '.join(missing)})",
                                 hint="pass --source DIR of a TensorFlow checkout")
+
+
+def require_writable(src: Path, rc_path: Path, state: Path) -> None:
+    """Everything configure writes can be written, checked before anything is."""
+    if rc_path.is_dir() and not rc_path.is_symlink():
+        raise ConfigError(f"{rc_path} is a directory: configure cannot replace it with the rc file",
+                          hint=f"remove the directory {rc_path}")
+    pathcheck.writable_dir(src, "--source (or tensorflow.source_dir)")
+    pathcheck.writable_dir(state, paths.STATE_WHAT)
 
 
 def blocking_failures(rows: Sequence[Check], ignore: set[str]) -> list[Check]:
@@ -90,6 +101,7 @@ def run_configure(profile: ResolvedProfile, *, source: str | Path | None = None,
         current = rc_path.read_text(errors="replace") if rc_path.exists() else ""
         return ConfigureResult(rc_path, content, current != content, None, env, facts, tuple(rows))
     state = paths.state_dir(src)
+    require_writable(src, rc_path, state)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     names_shim = _names(plan, shim_dir)
     if names_shim:  # first the directory, then the file that names it

@@ -35,9 +35,12 @@ def patch(profile_ref: str | None = None, *, source: str | None = None,
     profile = resolve(profile_ref, overrides=overrides)
     settings = profile.settings
     src = paths.source_dir(settings, source)
+    if src.exists():
+        from tfbuild.pathcheck import readable_dir
+        readable_dir(src, "--source (or tensorflow.source_dir)")
     if not src.is_dir():
         from tfbuild.errors import PreconditionError
-        raise PreconditionError(f"source directory {src} does not exist",
+        raise PreconditionError(f"--source (or tensorflow.source_dir): {src} does not exist",
                                 hint="pass --source DIR or set tensorflow.source_dir")
     output_base = paths.output_base(settings, src)
     if undo:

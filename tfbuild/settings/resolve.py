@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfbuild.errors import ConfigError
+from tfbuild.pathcheck import read_text, readable_file
 from tfbuild.settings.model import SECTIONS, Settings, key_specs
 from tfbuild.settings.validate import validate
 from tfbuild.settings.values import check_value, parse_text, suggest
@@ -60,7 +61,11 @@ class ResolvedProfile:
 def profile_dirs(env: Mapping[str, str]) -> list[Path]:
     dirs = []
     if env.get("TFBUILD_PROFILES_DIR"):
-        dirs.append(Path(env["TFBUILD_PROFILES_DIR"]).expanduser())
+        given = Path(env["TFBUILD_PROFILES_DIR"]).expanduser()
+        if given.exists() and not given.is_dir():
+            raise ConfigError(f"TFBUILD_PROFILES_DIR: {given} is a file, not a directory",
+                              hint="point TFBUILD_PROFILES_DIR at the directory of your profiles")
+        dirs.append(given)
     dirs.append(PROFILES_DIR)
     return dirs
 
@@ -80,9 +85,11 @@ def locate_profile(ref: str, env: Mapping[str, str], relative_to: Path | None = 
         path = Path(ref).expanduser()
         if not path.is_absolute() and relative_to is not None:
             path = relative_to / path
-        if not path.is_file():
-            raise ConfigError(f"profile file {path} does not exist",
-                              hint="give --profile an existing .toml file or a profile name")
+        what = "--profile" if relative_to is None else f"extends in {relative_to}"
+        if not path.exists():
+            raise ConfigError(f"{what}: profile file {path} does not exist",
+                              hint="give an existing .toml file or a profile name")
+        readable_file(path, what)
         return path.resolve()
     profiles = available_profiles(env)
     if ref in profiles:
@@ -94,15 +101,41 @@ def locate_profile(ref: str, env: Mapping[str, str], relative_to: Path | None = 
     )
 
 
-def _read_toml(path: Path) -> dict:
+def base_candidates(name: str, env: Mapping[str, str], extending: Path) -> list[Path]:
+    """Where `extends = "name"` is looked for, in order: beside the extending file (teams keep
+    their profiles together), then $TFBUILD_PROFILES_DIR, then tfbuild's profiles/. The
+    extending file itself is skipped, so a team's `cpu.toml` may extend the shipped "cpu"."""
+    out: list[Path] = []
+    for directory in (extending.parent, *profile_dirs(env)):
+        candidate = directory / f"{name}.toml"
+        if candidate not in out:
+            out.append(candidate)
+    return out
+
+
+def locate_base(ref: str, env: Mapping[str, str], extending: Path) -> Path:
+    """The profile an `extends` names: a path (relative to the extending file) or a name."""
+    if ref.endswith(".toml") or "/" in ref:
+        return locate_profile(ref, env, relative_to=extending.parent)
+    looked = base_candidates(ref, env, extending)
+    for candidate in looked:
+        if candidate.exists() and candidate.resolve() != extending.resolve():
+            readable_file(candidate, f"extends in {extending}")
+            return candidate.resolve()
+    raise ConfigError(
+        f"extends in {extending}: no profile named {ref!r}; looked for "
+        + ", ".join(str(p) for p in looked),
+        hint="put " + f"{ref}.toml beside {extending.name}, or give extends a path to a .toml file"
+        + suggest(ref, available_profiles(env)).replace(" (", " (or ", 1))
+
+
+def _read_toml(path: Path, what: str = "profile") -> dict:
+    text = read_text(path, what)
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}",
                           hint=f"fix the syntax of {path} at the line and column shown") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
 
 # -- layers --------------------------------------------------------------------------------------
@@ -129,21 +162,21 @@ def _flatten(doc: dict, where: str, *, allow_meta: bool) -> dict[str, object]:
     return flat
 
 
-def _profile_layers(path: Path, env: Mapping[str, str], seen: tuple[Path, ...] = ()
-                    ) -> list[tuple[Path, dict, dict[str, object]]]:
+def _profile_layers(path: Path, env: Mapping[str, str], seen: tuple[Path, ...] = (),
+                    what: str = "--profile") -> list[tuple[Path, dict, dict[str, object]]]:
     if path in seen:
         cycle = " -> ".join(p.name for p in (*seen, path))
         raise ConfigError(f"profile extends itself: {cycle}",
                           hint=f"remove the `extends` that closes the loop in {path}")
-    doc = _read_toml(path)
+    doc = _read_toml(path, what)
     flat = _flatten(doc, str(path), allow_meta=True)
     extends = doc.get("extends")
     layers: list[tuple[Path, dict, dict[str, object]]] = []
     if extends is not None:
         if not isinstance(extends, str):
             raise ConfigError(f"{path}: extends must be a profile name or path (string)")
-        base = locate_profile(extends, env, relative_to=path.parent)
-        layers.extend(_profile_layers(base, env, (*seen, path)))
+        base = locate_base(extends, env, path)
+        layers.extend(_profile_layers(base, env, (*seen, path), f"extends in {path}"))
     layers.append((path, doc, flat))
     return layers
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from tfbuild import console, environment, paths
+from tfbuild import console, environment, pathcheck, paths, sums
 from tfbuild.discovery import system
 from tfbuild.discovery.programs import which
 from tfbuild.errors import ConfigError, SmokeTestFailed, TfbuildError, ToolMissingError
@@ -75,18 +75,32 @@ def resolve_inputs(profile: ResolvedProfile, *, wheel: str | None, libtensorflow
                    cc: str | None, runner: Runner) -> SmokeInputs:
     settings = profile.settings
     dist = paths.expand(settings.build.dist_dir) / profile.name
+    lib_dir = None
+    if libtensorflow:
+        lib_dir = pathcheck.readable_dir(paths.expand(libtensorflow), "--libtensorflow")
+        if not lib_dir.is_dir() or not _library(lib_dir, "tensorflow"):
+            raise ConfigError(f"no libtensorflow.so* in {lib_dir}",
+                              hint="pass --libtensorflow DIR holding libtensorflow.so.2 (and "
+                              "libtensorflow_framework.so.2), e.g. dist/<profile>")
+        if (lib_dir / sums.SUMS).is_file():  # a dist/<profile> directory: check what is used
+            sums.verify(lib_dir, [p.name for p in sorted(lib_dir.glob("libtensorflow*.so*"))
+                                  if not p.is_symlink()])
     if wheel:
         wheel_path = paths.expand(wheel)
-        if not wheel_path.is_file():
-            raise ConfigError(f"wheel {wheel_path} does not exist",
+        if not wheel_path.exists():
+            raise ConfigError(f"--wheel: {wheel_path} does not exist",
                               hint="pass --wheel PATH of a TensorFlow wheel, or run `invoke build`")
+        pathcheck.readable_file(wheel_path, "--wheel")
         from_dist = None
     else:
+        if dist.parent.exists():
+            pathcheck.readable_dir(dist.parent, "build.dist_dir")
         wheels = sorted(dist.glob("*.whl"))
         if len(wheels) != 1:
             raise ConfigError(f"{'no' if not wheels else 'more than one'} wheel in {dist}",
                               hint="run `invoke build` for this profile, or pass --wheel PATH")
         wheel_path, from_dist = wheels[0], dist
+<<<<<<< HEAD
     lib_dir = None
     if libtensorflow:
         lib_dir = paths.expand(libtensorflow)
@@ -96,6 +110,11 @@ def resolve_inputs(profile: ResolvedProfile, *, wheel: str | None, libtensorflow
                               "libtensorflow_framework.so.2), e.g. dist/<profile>")
     elif from_dist:
         lib_dir = _built_libtensorflow(from_dist)
+=======
+        sums.verify(dist, [wheel_path.name])  # before anything installs it
+    if wheel:
+        sums.verify_if_listed(wheel_path)
+>>>>>>> 71801ec (Path inputs checked before use, SHA256SUMS verified before dist/ is read, extends finds a profile beside its file)
     python = settings.toolchain.python or which("python3", os.environ) or "python3"
     result = runner.run([python, "-c", TAGS_PROBE], check=False, quiet=True)
     supported = json.loads(result.stdout) if result.ok else []
