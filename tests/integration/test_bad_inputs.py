@@ -34,10 +34,14 @@ class Case:
     named: tuple[str, ...]  # each must be on the error line ("{B}" expanded)
     setup: str = ""         # one of SETUPS, applied to "{B}/x" (see below)
     env: tuple[tuple[str, str], ...] = ()
+    anywhere: bool = False  # named anywhere in stderr (doctor's list of blocking checks)
 
 
-def C(id, args, code, named, setup="", env=()):  # noqa: N802 - one short line per case
-    return Case(id, tuple(args.split()), code, tuple(named), setup, tuple(env))
+def C(id, args, code, named, setup="", env=(), anywhere=False):  # noqa: N802 - one line a case
+    return Case(id, tuple(args.split()), code, tuple(named), setup, tuple(env), anywhere)
+
+
+GPU = "--set cuda.enabled=true --set cuda.compute_capabilities=sm_86"
 
 
 def _non_utf8(p: Path):
@@ -137,6 +141,23 @@ CASES = [
     C("manifest-not-utf8", "manifest --diff {B}/x {B}/x", 2, ["manifest --diff", X, "not UTF-8"], "non-utf8"),
     C("manifest-unreadable", "manifest --diff {B}/x {B}/x", 3, ["manifest --diff", X, "not readable"], "unreadable-file"),
     C("manifest-not-json", "manifest --diff {B}/x {B}/x", 2, [X, "not valid JSON"], "bad-json"),
+    # machine paths of the profile: doctor's blocking checks name the key and the path
+    C("clang-prefix-missing", "configure --source {TF} --set toolchain.clang_prefix={B}/x", 3, ["blocking doctor checks", "toolchain.clang_prefix", X], anywhere=True),
+    C("clang-prefix-is-file", "configure --source {TF} --set toolchain.clang_prefix={B}/x", 3, ["blocking doctor checks", "toolchain.clang_prefix", X], "file", anywhere=True),
+    C("clang-path-missing", "configure --source {TF} --set toolchain.clang_path={B}/x/clang", 3, ["toolchain.clang_path", "{B}/x/clang"], anywhere=True),
+    C("clang-path-is-dir", "configure --source {TF} --set toolchain.clang_path={B}/x/clang", 3, ["toolchain.clang_path", "{B}/x/clang"], "dir", anywhere=True),
+    C("python-missing", "configure --source {TF} --set toolchain.python={B}/x", 3, ["toolchain.python", X], anywhere=True),
+    C("python-is-dir", "configure --source {TF} --set toolchain.python={B}/x", 3, ["toolchain.python", X], "dir", anywhere=True),
+    C("python-unreadable", "configure --source {TF} --set toolchain.python={B}/x", 3, ["toolchain.python", X], "unreadable-file", anywhere=True),
+    C("bazel-missing", "build --source {TF} --set toolchain.bazel={B}/x", 3, ["bazel", X], anywhere=True),
+    C("bazel-is-dir", "build --source {TF} --set toolchain.bazel={B}/x", 3, ["bazel", X], "dir", anywhere=True),
+    C("cuda-path-missing", "configure --source {TF} " + GPU + " --set cuda.local_cuda_path={B}/x", 3, ["cuda.local_cuda_path", X], anywhere=True),
+    C("cuda-path-is-file", "configure --source {TF} " + GPU + " --set cuda.local_cuda_path={B}/x", 3, ["cuda.local_cuda_path", X], "file", anywhere=True),
+    C("cuda-path-unreadable", "configure --source {TF} " + GPU + " --set cuda.local_cuda_path={B}/x", 3, ["cuda.local_cuda_path", X], "unreadable-dir", anywhere=True),
+    C("cudnn-path-missing", "configure --source {TF} " + GPU + " --set cuda.local_cudnn_path={B}/x", 3, ["cuda.local_cudnn_path", X], anywhere=True),
+    C("cudnn-path-is-file", "configure --source {TF} " + GPU + " --set cuda.local_cudnn_path={B}/x", 3, ["cuda.local_cudnn_path", X], "file", anywhere=True),
+    C("nccl-path-missing", "configure --source {TF} " + GPU + " --set cuda.local_nccl_path={B}/x", 3, ["cuda.local_nccl_path", X], anywhere=True),
+    C("nccl-path-is-file", "configure --source {TF} " + GPU + " --set cuda.local_nccl_path={B}/x", 3, ["cuda.local_nccl_path", X], "file", anywhere=True),
     # issue 12's values (--force never accepts an invalid value)
     C("jobs-negative", "build --source {TF} --jobs=-2", 2, ["--jobs", "-2"]),
     C("targets-empty", "build --source {TF} --set build.targets=[]", 2, ["build.targets", "nothing to build"]),
@@ -163,6 +184,8 @@ def snapshot(base: Path) -> dict[str, str]:
     out = {}
     for path in sorted(base.rglob("*")):
         st = path.lstat()
+        if path.name == "build.lock" or (path.is_dir() and base / "state" in path.parents):
+            continue  # the build's flock file (and its directory): a lock, not a result
         if path.is_symlink():
             out[str(path)] = f"link {os.readlink(path)}"
         elif path.is_dir():
@@ -207,6 +230,8 @@ def test_bad_input(case: Case, sandbox: Path):
     assert "Traceback" not in output, output
     assert proc.returncode == case.code, output
     error_line = next((line for line in proc.stderr.splitlines() if line.startswith("error:")), "")
+    if case.anywhere:
+        error_line = proc.stderr[proc.stderr.index("error:"):] if "error:" in proc.stderr else ""
     for expected in case.named:
         assert fill(expected) in error_line, f"{fill(expected)!r} not in {error_line!r}\n{output}"
     assert snapshot(sandbox) == before, "files changed"
@@ -217,5 +242,8 @@ def test_every_path_flag_and_key_has_a_case():
     walked = " ".join(" ".join(c.args) + " " + " ".join(k for k, _ in c.env) for c in CASES)
     for name in ("--profile", "--show", "--source", "--distdir", "--wheel", "--libtensorflow",
                  "--diff", "TFBUILD_STATE_DIR", "TFBUILD_PROFILES_DIR", "tensorflow.source_dir",
-                 "build.output_user_root", "build.dist_dir", "build.disk_cache"):
+                 "build.output_user_root", "build.dist_dir", "build.disk_cache",
+                 "toolchain.clang_prefix", "toolchain.clang_path", "toolchain.python",
+                 "toolchain.bazel", "cuda.local_cuda_path", "cuda.local_cudnn_path",
+                 "cuda.local_nccl_path"):
         assert name in walked or (name == "--profile" and "--show" in walked), name

@@ -159,7 +159,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
     with build_lock(state, src):
         t = time.monotonic()
         console.step("doctor + configure")
-        cfg = run_configure(profile, source=src)
+        cfg = run_configure(profile, source=src, step="build", not_blocking=set())  # refuse first
         refuse_if_blocked(cfg.checks, "build", set())
         console.note(f"    {cfg.rc_path} " + ("written" if cfg.changed else "unchanged"))
         durations["configure_s"] = time.monotonic() - t

@@ -83,15 +83,16 @@ def warn_failures(rows: Sequence[Check], ignore: set[str]) -> None:
 
 def run_configure(profile: ResolvedProfile, *, source: str | Path | None = None,
                   dry_run: bool = False, force: bool = False,
-                  runner: Runner | None = None) -> ConfigureResult:
+                  runner: Runner | None = None, step: str = "configure",
+                  not_blocking: set[str] = NOT_BLOCKING_CONFIGURE) -> ConfigureResult:
     settings = profile.settings
     src = paths.source_dir(settings, source)
     require_tf_tree(src)
     facts, rows = diagnose(profile, source=src, runner=runner or Runner(echo=False),
                            probe_cache=not dry_run)
     if not force:
-        refuse_if_blocked(rows, "configure", NOT_BLOCKING_CONFIGURE)
-    warn_failures(rows, NOT_BLOCKING_CONFIGURE)
+        refuse_if_blocked(rows, step, not_blocking)
+    warn_failures(rows, not_blocking)
     env = environment.compute(settings, facts, output_base=paths.output_base(settings, src))
     shim_dir = paths.cuda_shim_dir(src)
     plan = make_plan(settings, facts, env, profile=profile.name, shim=str(shim_dir))

@@ -84,7 +84,8 @@ def check_clang(ctx: Context) -> Iterable[Check]:
                     "fix toolchain.clang_prefix (the directory that holds bin/clang), or set it "
                     "to \"\" to search PATH and /usr/lib/llvm-*", blocking=True)
     if not clang.path:
-        yield Check("clang", FAIL, "not found", expected,
+        yield Check("clang", FAIL, f"toolchain.clang_path: {tc.clang_path} is not an executable "
+                    "clang" if tc.clang_path else "not found", expected,
                     f"install clang {tc.clang_major} and lld (apt install clang-{tc.clang_major} "
                     f"lld-{tc.clang_major}, or unpack the LLVM {tc.clang_major} release and set "
                     "toolchain.clang_prefix)", blocking=True)
@@ -175,7 +176,8 @@ def check_bazel(ctx: Context) -> Iterable[Check]:
         wanted, origin = ctx.tf.bazel, f"TF {ctx.tf.version} pins"
     expected = f"Bazel {wanted} ({origin})"
     if not bazel.path:
-        yield Check("bazel", FAIL, "neither bazelisk nor bazel on PATH", expected,
+        yield Check("bazel", FAIL, f"toolchain.bazel: {tc.bazel} is not an executable Bazel"
+                    if tc.bazel else "neither bazelisk nor bazel on PATH", expected,
                     "run `invoke bazel-install` (a pinned bazelisk, which reads .bazelversion), "
                     "or set toolchain.bazel", blocking=True)
     elif bazel.needs_download:
