@@ -152,14 +152,16 @@ def test_set_without_equals():
 
 def test_bad_capabilities_and_versions_fail_with_fixes(tmp_path, runfile_cuda, local_cudnn):
     base = gpu_profile(tmp_path, runfile_cuda, local_cudnn)
-    for caps, fragment in (('["sm_35"]', "oldest is sm_50"), ('["sm8"]', "needs two digits"),
-                           ('["8.6.1"]', "not a version number")):
-        code, doc = doctor_json(["--profile", base, "--set", f"cuda.compute_capabilities={caps}"])
-        row = checks_by_id(doc)["cuda.capabilities"]
-        assert code == 1 and row["status"] == "fail" and fragment in row["found"], row
-    code, doc = doctor_json(["--profile", base, "--set", "cuda.version=12.4"])
-    row = checks_by_id(doc)["cuda.version"]
-    assert code == 1 and row["status"] == "fail" and "12.4.0" in row["hint"]
+    code, doc = doctor_json(["--profile", base, "--set", 'cuda.compute_capabilities=["sm_35"]'])
+    row = checks_by_id(doc)["cuda.capabilities"]  # what this CUDA can target: a doctor check
+    assert code == 1 and row["status"] == "fail" and "oldest is sm_50" in row["found"], row
+    # Values of the wrong shape are refused on resolve (exit 2), before any check runs.
+    for setting, fragment in (('cuda.compute_capabilities=["sm8"]', "needs two digits"),
+                              ('cuda.compute_capabilities=["8.6.1"]', "not a version number"),
+                              ("cuda.version=12.4", '"12.4.0"')):
+        proc = invoke(["doctor", "--profile", base, "--set", setting])
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert setting.split("=")[0] in proc.stderr and fragment in proc.stderr, proc.stderr
 
 
 def test_prefix_that_does_not_exist(tmp_path):

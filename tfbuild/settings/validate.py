@@ -59,8 +59,8 @@ def _optional_abs_path(value: object, _s: Settings) -> str | tuple[str, str]:
     text = str(value)
     if not text:
         return ""
-    if not os.path.isabs(os.path.expanduser(text)):
-        return "is relative", "give an absolute path"
+    if not os.path.isabs(text):  # written to the rc file as it is: no `~`
+        return "is relative", "give an absolute path (`~` is not expanded here)"
     return _no_control(text) or _rc_safe(text)
 
 
