@@ -179,13 +179,17 @@ def sandbox():
     shutil.rmtree(base, ignore_errors=True)
 
 
+# Files that are not results: the build's lock (an flock) and doctor's probe cache.
+CACHES = {"build.lock", "probe-cache.json"}
+
+
 def snapshot(base: Path) -> dict[str, str]:
     """Every path under base -> its kind, mode and content hash (as root: reads everything)."""
     out = {}
     for path in sorted(base.rglob("*")):
         st = path.lstat()
-        if path.name == "build.lock" or (path.is_dir() and base / "state" in path.parents):
-            continue  # the build's flock file (and its directory): a lock, not a result
+        if path.name in CACHES or (path.is_dir() and base / "state" in path.parents):
+            continue  # the build's flock file, doctor's probe cache (and their directory)
         if path.is_symlink():
             out[str(path)] = f"link {os.readlink(path)}"
         elif path.is_dir():
