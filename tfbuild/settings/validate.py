@@ -223,13 +223,13 @@ def _jobs(value: object, _s: Settings) -> str | tuple[str, str]:
                                                       "a positive number of CPUs")
 
 
-def _remote(schemes: tuple[str, ...]) -> Rule:
+def _remote(prefixes: tuple[str, ...]) -> Rule:
     def rule(value: object, _s: Settings) -> str | tuple[str, str]:
         text = str(value)
         if not text:
             return ""
-        if not text.startswith(tuple(f"{s}://" for s in schemes)) or any(c.isspace() for c in text):
-            return "is not a Bazel remote URL", f"use one of {', '.join(s + '://' for s in schemes)}"
+        if not text.startswith(prefixes) or any(c.isspace() for c in text):
+            return "is not a Bazel remote URL", f"use one of {', '.join(prefixes)}"
         return ""
     return rule
 
@@ -299,9 +299,12 @@ RULES: dict[str, Rule] = {
     "build.cc_opt_flags": _each(_flag),
     "build.disk_cache": _plain_path,
     "build.dist_dir": _nonempty_str,
-    "remote.cache": _remote(("http", "https", "grpc", "grpcs")),
-    "remote.executor": _remote(("grpc", "grpcs")),
+    "remote.cache": _remote(("http://", "https://", "grpc://", "grpcs://", "unix:")),
+    "remote.executor": _remote(("grpc://", "grpcs://", "unix:")),
     "remote.instance_name": _optional_word,
+    "remote.tls_ca": _plain_path,  # the files themselves are checked before Bazel starts
+    "remote.tls_client_cert": _plain_path,
+    "remote.tls_client_key": _plain_path,
     "remote.header_env": _env_name,
     "remote.upload_local_results": _any,  # boolean
     "remote.tf_public_cache": _any,  # boolean
