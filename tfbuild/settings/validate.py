@@ -223,6 +223,12 @@ def _jobs(value: object, _s: Settings) -> str | tuple[str, str]:
                                                       "a positive number of CPUs")
 
 
+def _not_negative(what_zero: str) -> Rule:
+    def rule(value: object, _s: Settings) -> str | tuple[str, str]:
+        return "" if int(value) >= 0 else ("is negative", f"use 0 ({what_zero}) or a positive number")
+    return rule
+
+
 def _remote(prefixes: tuple[str, ...]) -> Rule:
     def rule(value: object, _s: Settings) -> str | tuple[str, str]:
         text = str(value)
@@ -299,6 +305,9 @@ RULES: dict[str, Rule] = {
     "build.cc_opt_flags": _each(_flag),
     "build.disk_cache": _plain_path,
     "build.dist_dir": _nonempty_str,
+    "build.disk_cache_max_gib": _not_negative("no limit"),
+    "build.min_free_mib": _not_negative("do not watch"),
+    "build.keep_builds": _not_negative("keep every build's logs"),
     "remote.cache": _remote(("http://", "https://", "grpc://", "grpcs://", "unix:")),
     "remote.executor": _remote(("grpc://", "grpcs://", "unix:")),
     "remote.instance_name": _optional_word,
