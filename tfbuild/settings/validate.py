@@ -317,6 +317,7 @@ RULES: dict[str, Rule] = {
     "remote.header_env": _env_name,
     "remote.upload_local_results": _any,  # boolean
     "remote.tf_public_cache": _any,  # boolean
+    "remote.workers_have_host_paths": _any,  # boolean
     "docker.base_image": _base_image,
     "docker.image": _word,
     "docker.uid": _uid,
