@@ -294,6 +294,7 @@ RULES: dict[str, Rule] = {
     "mirrors.pip_index": _url("mirrors.pip_index", optional=True),
     "mirrors.pip_method": _any,  # Literal
     "mirrors.allow_http": _any,  # boolean
+    "mirrors.downloader_config": _any,  # boolean
     "build.output_user_root": lambda v, s: _bazel_path(v, s) if v else "",
     "build.jobs": _jobs,
     "build.targets": _each(_label, nonempty=True, what=": there is nothing to build",

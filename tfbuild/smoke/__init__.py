@@ -100,21 +100,14 @@ def resolve_inputs(profile: ResolvedProfile, *, wheel: str | None, libtensorflow
             raise ConfigError(f"{'no' if not wheels else 'more than one'} wheel in {dist}",
                               hint="run `invoke build` for this profile, or pass --wheel PATH")
         wheel_path, from_dist = wheels[0], dist
-<<<<<<< HEAD
-    lib_dir = None
-    if libtensorflow:
-        lib_dir = paths.expand(libtensorflow)
-        if not lib_dir.is_dir() or not _library(lib_dir, "tensorflow"):
-            raise ConfigError(f"no libtensorflow.so* in {lib_dir}",
-                              hint="pass --libtensorflow DIR holding libtensorflow.so.2 (and "
-                              "libtensorflow_framework.so.2), e.g. dist/<profile>")
-    elif from_dist:
-        lib_dir = _built_libtensorflow(from_dist)
-=======
-        sums.verify(dist, [wheel_path.name])  # before anything installs it
+        used = [wheel_path.name]
+        if lib_dir is None:
+            lib_dir = _built_libtensorflow(dist)
+            if lib_dir:
+                used += [p.name for p in sorted(dist.glob("libtensorflow*.so*")) if not p.is_symlink()]
+        sums.verify(dist, used)  # before anything installs or loads them
     if wheel:
         sums.verify_if_listed(wheel_path)
->>>>>>> 71801ec (Path inputs checked before use, SHA256SUMS verified before dist/ is read, extends finds a profile beside its file)
     python = settings.toolchain.python or which("python3", os.environ) or "python3"
     result = runner.run([python, "-c", TAGS_PROBE], check=False, quiet=True)
     supported = json.loads(result.stdout) if result.ok else []
