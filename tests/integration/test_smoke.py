@@ -3,6 +3,7 @@ compiler: Python and the C API must agree."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -96,6 +97,8 @@ def test_dist_artifacts_run_the_built_libtensorflow(tf_wheel, libtensorflow_dir,
     (dist / tf_wheel.name).symlink_to(tf_wheel)
     for lib in libtensorflow_dir.iterdir():
         (dist / lib.name).symlink_to(lib)
+    (dist / "SHA256SUMS").write_text("".join(  # as `invoke build` writes it: checked first
+        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(dist.iterdir())))
     proc = smoke("--set", f"build.dist_dir={tmp_path / 'dist'}", "--json",
                  env={"TFBUILD_STATE_DIR": str(tmp_path / "state")})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
