@@ -12,6 +12,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden from what the code renders (review the diff)")
+
+
+def pytest_configure(config):
+    """Golden files are rewritten only when this run asked for it on the command line: an
+    UPDATE_GOLDEN left in the environment is dropped (and would do nothing)."""
+    import os
+
+    from tests.helpers import golden
+
+    os.environ.pop("UPDATE_GOLDEN", None)
+    golden.UPDATE["on"] = bool(config.getoption("--update-golden"))
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         parts = Path(str(item.fspath)).parts

@@ -1,19 +1,20 @@
-"""Golden files: compared whole; `UPDATE_GOLDEN=1 pytest ...` rewrites them (review the
-diff before committing)."""
+"""Golden files: compared whole; `pytest --update-golden ...` rewrites them (review the diff
+before committing). The option is the only switch: conftest drops an UPDATE_GOLDEN variable
+from the environment, so one left exported in a shell cannot silently rewrite them."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+UPDATE = {"on": False}  # set by tests/conftest.py from --update-golden
 
 
 def check_golden(relative: str, actual: str) -> None:
     path = GOLDEN / relative
-    if os.environ.get("UPDATE_GOLDEN") == "1":
+    if UPDATE["on"]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(actual)
-    assert path.exists(), f"no golden file {path}: run with UPDATE_GOLDEN=1"
+    assert path.exists(), f"no golden file {path}: run pytest with --update-golden"
     expected = path.read_text()
-    assert actual == expected, f"{path} differs (UPDATE_GOLDEN=1 rewrites it)"
+    assert actual == expected, f"{path} differs (pytest --update-golden rewrites it)"

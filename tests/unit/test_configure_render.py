@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.facts import CUDA_ROOT, healthy_facts
+from tests.helpers.cuda_paths import configured_roots, cuda_paths, foreign_cuda_paths
+from tests.helpers.facts import CUDA_ROOT, facts_for_settings
 from tests.helpers.golden import check_golden
 from tfbuild import environment
 from tfbuild.configure import rcfile
@@ -19,28 +19,45 @@ SHIM = "/home/user/.local/state/tfbuild/tensorflow-0123456789ab/cuda-shim"
 OUTPUT_BASE = Path("/media/workspace/github/tensorflow/OutputUserRoot/458e09755a092c4c605421b63672f1ff")
 
 
-def facts_for(profile: str):
-    facts = healthy_facts()
-    if profile == "rtx3050":  # the notes' runfile install: lib64 only, CUPTI in extras/
-        facts = dataclasses.replace(facts, cuda=dataclasses.replace(
-            facts.cuda, layout="runfile", has_lib=False, cudart=f"{CUDA_ROOT}/lib64/libcudart.so.12",
-            cupti_include=f"{CUDA_ROOT}/extras/CUPTI/include",
-            cupti_lib=f"{CUDA_ROOT}/extras/CUPTI/lib64/libcupti.so.12", ptxas=f"{CUDA_ROOT}/bin/ptxas"))
-    return facts
+def render_with(profile: str, overrides=(), facts=None):
+    settings = resolve(profile, env={}, overrides=overrides).settings
+    facts = facts or facts_for_settings(settings, profile)
+    env = environment.compute(settings, facts, output_base=OUTPUT_BASE)
+    content = rcfile.render(plan(settings, facts, env, profile=profile, shim=SHIM))
+    return content, env, settings
 
 
 def render(profile: str, overrides=()):
-    settings = resolve(profile, env={}, overrides=overrides).settings
-    facts = facts_for(profile)
-    env = environment.compute(settings, facts, output_base=OUTPUT_BASE)
-    return rcfile.render(plan(settings, facts, env, profile=profile, shim=SHIM)), env
+    content, env, _ = render_with(profile, overrides)
+    return content, env
+
+
+def foreign(content, env, settings):
+    roots = configured_roots(settings, shim=SHIM, output_base=str(OUTPUT_BASE))
+    return foreign_cuda_paths([content, env.as_shell()], roots)
 
 
 @pytest.mark.parametrize("profile", sorted(available_profiles({})))
 def test_golden_bazelrc_and_environment_per_profile(profile):
-    content, env = render(profile)
+    content, env, settings = render_with(profile)
+    assert foreign(content, env, settings) == []
     check_golden(f"configure/{profile}.tf_configure.bazelrc", content)
     check_golden(f"configure/{profile}.environment.sh", env.as_shell())
+
+
+@pytest.mark.parametrize("profile", ["cpu", "a100"])
+def test_consistency_check_catches_another_machines_cuda(profile):
+    """The check that guards the golden files fails on the old mistake: a profile rendered with
+    the rtx3050 machine's facts (its /media/workspace CUDA) names a toolkit it does not configure."""
+    rtx3050 = facts_for_settings(resolve("rtx3050", env={}).settings, "rtx3050")
+    content, env, settings = render_with(profile, facts=rtx3050)
+    assert f"{CUDA_ROOT}/bin" in foreign(content, env, settings)
+
+
+def test_cpu_profile_names_no_cuda_path():
+    content, env = render("cpu")
+    assert cuda_paths(content + env.as_shell()) == []
+    assert "XLA_FLAGS" not in env.as_dict()
 
 
 def test_same_inputs_same_bytes():

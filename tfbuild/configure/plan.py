@@ -109,10 +109,11 @@ def _cuda_repo_env(settings: Settings, facts: Facts, shim: str) -> tuple[RepoEnv
         ("LOCAL_CUDNN_PATH", "cuda.local_cudnn_path", cuda.local_cudnn_path),
         ("LOCAL_NCCL_PATH", "cuda.local_nccl_path", cuda.local_nccl_path),
     ):
+        setting = getattr(cuda, key.split(".")[1])  # the profile's path, not the shim
+        if setting and not os.path.isabs(setting):
+            raise ConfigError(f"{key} = {setting!r} is relative",
+                              hint=f"set {key} to an absolute path")
         if value:
-            if not os.path.isabs(value):
-                raise ConfigError(f"{key} = {value!r} is relative",
-                                  hint=f"set {key} to an absolute path")
             entries.append(RepoEnv(name, rc_safe(value, key)))
     return tuple(entries)
 

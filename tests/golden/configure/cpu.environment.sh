@@ -1,5 +1,4 @@
 # Written by tfbuild configure: the environment build and smoke-test use.
 # Use it in a shell with: . environment.sh
-export PATH=/media/workspace/cuda1204/instdir/bin:/media/workspace/clang17/instdir/bin:/usr/local/bin:/usr/bin:/bin
-export LD_LIBRARY_PATH=/media/workspace/clang17/instdir/lib/x86_64-unknown-linux-gnu:/media/workspace/cuda1204/instdir/lib:/media/workspace/cudnn0910/instdir/lib
+export PATH=/usr/lib/llvm-17/bin:/usr/local/bin:/usr/bin:/bin
 export TF_ENABLE_ONEDNN_OPTS=0
