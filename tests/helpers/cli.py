@@ -13,11 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 INVOKE = str(Path(sys.executable).parent / "invoke")
 
 
-def invoke(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path = ROOT,
+def invoke(args: Sequence[str], *, env: Mapping[str, str | None] | None = None, cwd: Path = ROOT,
            timeout: float = 600) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TFBUILD_")}
     full_env.update(env or {})
     full_env.setdefault("TFBUILD_COLOR", "0")
+    full_env = {k: v for k, v in full_env.items() if v is not None}  # None: unset it
     return subprocess.run([INVOKE, "--search-root", str(ROOT), *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
 

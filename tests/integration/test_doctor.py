@@ -4,11 +4,12 @@ lld, patchelf, Bazel, and CUDA 12.4 / cuDNN 9.10.2 files from NVIDIA's wheels.""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import venv
 from pathlib import Path
 
-from tests.helpers.cli import checks_by_id, doctor_json, invoke
+from tests.helpers.cli import INVOKE, ROOT, checks_by_id, doctor_json, invoke
 
 
 def profile(tmp_path: Path, text: str, name: str = "test.toml") -> str:
@@ -115,10 +116,41 @@ def test_debian_bazel_version_comes_from_dpkg():
 
 
 def test_table_output_is_plain_without_a_terminal():
-    proc = invoke(["doctor", "--profile", "cpu"])
+    proc = invoke(["doctor", "--profile", "cpu", "--offline"], env={"TFBUILD_COLOR": None})
     assert proc.returncode in (0, 1)
     assert "\x1b[" not in proc.stdout
     assert "check" in proc.stdout and "clang.cxx" in proc.stdout
+
+
+def test_table_output_is_coloured_with_tfbuild_color_1():
+    proc = invoke(["doctor", "--profile", "cpu", "--offline"], env={"TFBUILD_COLOR": "1"})
+    assert proc.returncode in (0, 1)
+    assert "\x1b[" in proc.stdout and "clang.cxx" in proc.stdout
+
+
+def test_table_output_is_coloured_on_a_terminal():
+    """stdout on a pseudo-terminal, no TFBUILD_COLOR: what a user at a shell sees."""
+    import pty
+
+    main, child = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TFBUILD_")}
+    env["TERM"] = "xterm-256color"
+    proc = subprocess.Popen([INVOKE, "--search-root", str(ROOT), "doctor", "--profile", "cpu",
+                             "--offline"], stdout=child, stderr=subprocess.DEVNULL, env=env)
+    os.close(child)
+    chunks = []
+    while True:  # read until the child closes the terminal (EOF shows as EIO on Linux)
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main)
+    assert proc.wait(timeout=120) in (0, 1)
+    text = b"".join(chunks).decode(errors="replace")
+    assert "\x1b[" in text and "clang.cxx" in text
 
 
 # -- bad input: a clear message, a non-zero exit, never a traceback ---------------------------

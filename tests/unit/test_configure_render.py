@@ -101,14 +101,27 @@ def test_values_that_would_break_the_rc_file_are_refused(override, key):
     assert key in str(info.value)
 
 
+FOREIGN = Path(__file__).resolve().parents[1] / "fixtures" / "foreign_rc" / "tf_configure_py.bazelrc"
+
+
 def test_ownership_of_an_existing_file():
     content, _ = render("cpu")
     assert rcfile.ownership(content) == "tfbuild"
     assert rcfile.ownership(content + "build --jobs=1\n") == "edited"
-    assert rcfile.ownership('build --action_env PYTHON_BIN_PATH="/usr/bin/python3"\n') == "foreign"
+    assert rcfile.ownership(FOREIGN.read_text()) == "foreign"
 
 
-def test_write_backs_up_foreign_and_edited_files_only(tmp_path):
+def test_write_backs_up_a_configure_py_file(tmp_path):
+    content, _ = render("cpu")
+    rc, backups = tmp_path / ".tf_configure.bazelrc", tmp_path / "backups"
+    rc.write_text(FOREIGN.read_text())
+    outcome = rcfile.write(rc, content, backup_dir=backups, stamp="1")
+    assert (outcome.changed, outcome.previous) == (True, "foreign")
+    assert outcome.backup.read_text() == FOREIGN.read_text()
+    assert rc.read_text() == content
+
+
+def test_write_backs_up_edited_files_only(tmp_path):
     content, _ = render("cpu")
     rc, backups = tmp_path / ".tf_configure.bazelrc", tmp_path / "backups"
     first = rcfile.write(rc, content, backup_dir=backups, stamp="1")
