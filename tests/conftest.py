@@ -46,13 +46,34 @@ def _isolate(request, monkeypatch, tmp_path):
         if name.startswith("TFBUILD_"):
             monkeypatch.delenv(name)
     if request.node.get_closest_marker("unit"):
-        def refuse(*args, **kwargs):
-            raise AssertionError(f"unit tests must not start processes: {args[:1]}")
+        block_processes_and_network(monkeypatch)
 
-        monkeypatch.setattr(subprocess, "Popen", refuse)
-        monkeypatch.setattr(subprocess, "run", refuse)
 
-        def no_network(self, *args, **kwargs):
-            raise AssertionError("unit tests must not use the network")
+PROCESS_FUNCTIONS = ("system", "popen", "fork", "forkpty", "posix_spawn", "posix_spawnp",
+                     "execl", "execle", "execlp", "execlpe", "execv", "execve", "execvp", "execvpe",
+                     "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp",
+                     "spawnvpe")
+LOOKUP_FUNCTIONS = ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr",
+                    "getnameinfo", "create_connection")
+SOCKET_METHODS = ("connect", "connect_ex", "sendto", "sendmsg")
 
-        monkeypatch.setattr(socket.socket, "connect", no_network)
+
+def block_processes_and_network(monkeypatch) -> None:
+    """The unit tier: no process is started (subprocess, os.system, exec*, spawn*, fork), no
+    name is looked up and no socket connects or sends."""
+    import os
+
+    def refuse(what):
+        def refused(*args, **kwargs):
+            raise AssertionError(f"unit tests must not {what}: {args[:1]}")
+        return refused
+
+    monkeypatch.setattr(subprocess, "Popen", refuse("start processes"))
+    monkeypatch.setattr(subprocess, "run", refuse("start processes"))
+    for name in PROCESS_FUNCTIONS:
+        if hasattr(os, name):
+            monkeypatch.setattr(os, name, refuse(f"start processes (os.{name})"))
+    for name in LOOKUP_FUNCTIONS:
+        monkeypatch.setattr(socket, name, refuse(f"use the network (socket.{name})"))
+    for name in SOCKET_METHODS:
+        monkeypatch.setattr(socket.socket, name, refuse(f"use the network (socket.{name})"))

@@ -162,23 +162,23 @@ def _bad(args, tmp_path=None, **kwargs):
 
 
 def test_unknown_profile(tmp_path):
-    proc = _bad(["doctor", "--profile", "rtx3500"])
+    proc = _bad(["doctor", "--offline", "--profile", "rtx3500"])
     assert proc.returncode == 2
     assert "no profile named 'rtx3500' (did you mean 'rtx3050'?)" in proc.stderr
 
 
 def test_malformed_toml_names_line_and_column(tmp_path):
-    proc = _bad(["doctor", "--profile", profile(tmp_path, "[cuda]\nversion = 12.4.0\n")])
+    proc = _bad(["doctor", "--offline", "--profile", profile(tmp_path, "[cuda]\nversion = 12.4.0\n")])
     assert proc.returncode == 2 and "at line 2, column" in proc.stderr
 
 
 def test_unknown_key(tmp_path):
-    proc = _bad(["doctor", "--profile", profile(tmp_path, "[cuda]\ncompute_capability = []\n")])
+    proc = _bad(["doctor", "--offline", "--profile", profile(tmp_path, "[cuda]\ncompute_capability = []\n")])
     assert "unknown key cuda.compute_capability (did you mean 'compute_capabilities'?)" in proc.stderr
 
 
 def test_set_without_equals():
-    proc = _bad(["doctor", "--set", "build.jobs"])
+    proc = _bad(["doctor", "--offline", "--set", "build.jobs"])
     assert proc.returncode == 2 and "expected section.key=value" in proc.stderr
 
 
