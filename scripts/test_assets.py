@@ -7,6 +7,8 @@
 - bazelisk/: bazelisk 1.25.0 (linux-amd64) from npm's @bazel/bazelisk, to check the pin.
 - tf-wheel/: the tensorflow-cpu 2.18.1 wheel for this Python (its C API is in
   libtensorflow_cc.so.2, headers under tensorflow/include).
+- tf-deps/: the wheels tensorflow-cpu 2.18.1 depends on, which the smoke tests serve as a pip
+  index on loopback (so a smoke test installs nothing from the network).
 """
 
 from __future__ import annotations
@@ -59,6 +61,21 @@ def tf_wheel(runner: Runner) -> None:
     pip(runner, "download", "--no-deps", "--only-binary=:all:", "-d", str(target), TF_WHEEL)
 
 
+def tf_deps(runner: Runner) -> None:
+    """Every wheel the TF wheel pulls in (not the TF wheel itself: tf-wheel/ has it)."""
+    target = ASSETS / "tf-deps"
+    if (target / "done").exists():
+        return
+    with tempfile.TemporaryDirectory(dir=ASSETS) as tmp:
+        pip(runner, "download", "--only-binary=:all:", "-d", tmp, TF_WHEEL)
+        for wheel in Path(tmp).glob("tensorflow_cpu-*.whl"):
+            wheel.unlink()
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.move(tmp, target)
+    target.chmod(0o755)
+    (target / "done").write_text(TF_WHEEL + "\n")
+
+
 def bazelisk(runner: Runner) -> None:
     """bazelisk 1.25.0 for linux-amd64 as npm publishes it, to check tfbuild's pinned sha256."""
     target = ASSETS / "bazelisk" / "bazelisk-linux_amd64"
@@ -77,6 +94,7 @@ def main() -> None:
     runner = Runner(echo=True)
     nvidia_site(runner)
     tf_wheel(runner)
+    tf_deps(runner)
     bazelisk(runner)
 
 

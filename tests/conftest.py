@@ -39,14 +39,28 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _isolate(request, monkeypatch, tmp_path):
-    """Every test: no TFBUILD_* from the developer's shell. Unit tests: no processes, no network."""
+    """Every test: no TFBUILD_* from the developer's shell, its own empty HOME (so no
+    ~/.bazelrc, ~/.keras, ~/.local/state/tfbuild, ~/.cache/pip of the developer's). Unit tests:
+    no processes, no network."""
     import os
 
     for name in list(os.environ):
         if name.startswith("TFBUILD_"):
             monkeypatch.delenv(name)
+    for name, value in own_home(tmp_path / "home").items():
+        monkeypatch.setenv(name, value)
     if request.node.get_closest_marker("unit"):
         block_processes_and_network(monkeypatch)
+
+
+def own_home(home: Path) -> dict[str, str]:
+    """HOME, the XDG directories and pip's cache, all inside `home` (created empty)."""
+    dirs = {"HOME": home, "XDG_CONFIG_HOME": home / ".config", "XDG_CACHE_HOME": home / ".cache",
+            "XDG_STATE_HOME": home / ".local" / "state", "XDG_DATA_HOME": home / ".local" / "share",
+            "PIP_CACHE_DIR": home / ".cache" / "pip"}
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    return {name: str(path) for name, path in dirs.items()}
 
 
 PROCESS_FUNCTIONS = ("system", "popen", "fork", "forkpty", "posix_spawn", "posix_spawnp",

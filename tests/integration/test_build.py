@@ -78,7 +78,7 @@ def test_artifacts_hashes_and_manifest(tf_workspace):
     assert patched[repo_bzl]["patched_sha256"] == hashlib.sha256(
         (ws["source"] / repo_bzl).read_bytes()).hexdigest()
     argv = manifest["bazel"]["argv"]
-    assert argv[:4] == ["/usr/bin/bazel-4", f"--output_user_root={ws['root']}",
+    assert argv[:5] == ["/usr/bin/bazel-4", f"--output_user_root={ws['root']}", "--nohome_rc",
                         "--host_jvm_args=-Xmx4g", "build"]  # the JVM cap for a CPU profile
     assert "//tensorflow/tools/pip_package:wheel" in argv
     assert "--repo_env=WHEEL_NAME=tensorflow" in argv
@@ -98,6 +98,25 @@ def test_artifacts_hashes_and_manifest(tf_workspace):
                     "--target", str(target), str(dist / "tensorflow-2.18.1-py3-none-any.whl")],
                    check=True, capture_output=True)
     assert (target / "tensorflow" / "libtensorflow_framework.so.2.18.1").exists()
+
+
+def test_the_users_bazelrc_is_ignored_and_the_system_rc_recorded(tf_workspace):
+    """A ~/.bazelrc that would break the build (HOME is this test's own) is not read; the
+    system rc Debian's Bazel needs is, and the manifest names it."""
+    ws = tf_workspace
+    home_rc = Path(os.environ["HOME"]) / ".bazelrc"
+    home_rc.write_text("build --config=only_in_the_users_bazelrc\n")
+    broken = bazel(ws["source"], ws["root"], "build", "//tensorflow:libtensorflow.so", check=False)
+    assert "only_in_the_users_bazelrc" in broken.stderr  # Bazel itself would read it
+    proc = build(ws, write_profile(ws, f"targets = {QUICK}\n"))
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((ws["source"].parent / "dist" / "tfs" / "manifest.json").read_text())
+    assert "--nohome_rc" in manifest["bazel"]["argv"]
+    system = {"/etc/bazel/bazelrc", "/etc/bazel.bazelrc"}
+    expected = [{"path": p, "sha256": hashlib.sha256(Path(p).read_bytes()).hexdigest()}
+                for p in ("/etc/bazel.bazelrc", "/etc/bazel/bazelrc") if Path(p).is_file()]
+    assert expected and manifest["bazel"]["system_rc"] == expected
+    assert {e["path"] for e in expected} <= system
 
 
 def test_second_build_is_a_noop_for_bazel(tf_workspace):

@@ -1,10 +1,13 @@
 """`invoke smoke-test` with the real tensorflow-cpu 2.18.1 wheel from PyPI and a real C
-compiler: Python and the C API must agree."""
+compiler: Python and the C API must agree. Each run has its own HOME, pip cache and temp dir,
+and pip installs TensorFlow's dependencies from an index on loopback."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,18 +15,42 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import LOOPBACK_ONLY, invoke
+from tests.helpers.cli import invoke
+from tests.helpers.digits import write_mnist_npz
+from tests.helpers.pip_index import IndexServer, build_simple_index
 from tests.helpers.wheels import linux_only_wheel
 
-
+ASSETS = Path(__file__).resolve().parents[2] / ".cache" / "test-assets"
 TAG = f"cp{sys.version_info.major}{sys.version_info.minor}"
+TRAIN_SCRIPT = (Path(__file__).resolve().parents[2] / "tfbuild" / "smoke" / "resources"
+                / "train_and_export.py")
 
 
-def smoke(*args, env=None):
-    # pip installs the wheel's dependencies from the default index: not loopback-only yet.
-    direct = {k: None for k in LOOPBACK_ONLY}
-    proc = invoke(["smoke-test", "--profile", "cpu", *args], env={**direct, **(env or {})},
-                  timeout=900)
+@pytest.fixture(scope="module")
+def deps_index(tmp_path_factory):
+    """TensorFlow's dependencies as a pip index on loopback: the smoke venv installs nothing
+    from the network."""
+    wheels = sorted((ASSETS / "tf-deps").glob("*.whl"))
+    if not wheels:
+        pytest.fail("test assets missing: run `bash scripts/test.sh` (it fetches them)")
+    with IndexServer(build_simple_index(wheels, tmp_path_factory.mktemp("index"))) as server:
+        yield server
+
+
+def isolated_env(home: Path, tmp: Path) -> dict:
+    """Its own HOME (no ~/.keras, no ~/.local/state/tfbuild), pip cache and temp dir; none of
+    this machine's pip configuration (no config file, no PIP_* variable)."""
+    env: dict = {k: None for k in os.environ if k.startswith("PIP_")}
+    for path in (home / ".cache" / "pip", tmp):
+        path.mkdir(parents=True, exist_ok=True)
+    env.update(HOME=str(home), PIP_CACHE_DIR=str(home / ".cache" / "pip"), TMPDIR=str(tmp),
+               PIP_CONFIG_FILE=os.devnull, TFBUILD_STATE_DIR=str(home / "state"))
+    return env
+
+
+def smoke(index: IndexServer, *args, env):
+    proc = invoke(["smoke-test", "--profile", "cpu", "--set", f"mirrors.pip_index={index.url}",
+                   "--set", "mirrors.allow_http=true", *args], env=env, timeout=900)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 
@@ -34,14 +61,24 @@ def result_from(proc) -> dict:
     return json.loads(text[start:text.index("\n}\n", start) + 2])
 
 
-def test_python_and_c_api_agree(tf_wheel, tmp_path):
-    proc = smoke("--wheel", str(tf_wheel), "--keep", "--json",
-                 env={"TFBUILD_STATE_DIR": str(tmp_path / "state")})
+@pytest.fixture(scope="module")
+def kept_run(tf_wheel, deps_index, tmp_path_factory):
+    """One full smoke-test with --keep in an empty HOME; its work directory (a ~1 GB venv) is
+    removed when the module's tests are done."""
+    base = tmp_path_factory.mktemp("smoke")
+    proc = smoke(deps_index, "--wheel", str(tf_wheel), "--keep", "--json",
+                 env=isolated_env(base / "home", base / "tmp"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = result_from(proc)
+    yield proc, result, base
+    shutil.rmtree(result["workdir"], ignore_errors=True)
+
+
+def test_python_and_c_api_agree(kept_run, deps_index):
+    proc, result, base = kept_run
     out = proc.stdout
     assert out.index("smoke-test environment") < out.index("+ ")  # environment printed first
     assert "TF_ENABLE_ONEDNN_OPTS=0" in out
-    result = result_from(proc)
     assert result["ok"] and [s["status"] for s in result["steps"]] == ["ok"] * 6
     assert result["steps"][0]["name"] == "wheel audit"
     assert result["wheel_audit"]["policy"] == "manylinux_2_17_x86_64"
@@ -50,8 +87,9 @@ def test_python_and_c_api_agree(tf_wheel, tmp_path):
     assert result["tensorflow"]["tf_version"] == "2.18.1"
     assert result["tensorflow"]["built_with_cuda"] is False
     model = result["model"]
-    assert model["accuracy"] >= 0.9 and model["dataset"] in ("mnist", "synthetic")
+    assert model["accuracy"] >= 0.9 and model["dataset"] == "synthetic"  # HOME has no ~/.keras
     work = Path(result["workdir"])
+    assert work.parent == base / "tmp"  # --keep kept it, in this run's own temp dir
     assert (work / "saved_model" / "saved_model.pb").exists()
     assert (work / "frozen_graph.pb").exists() and (work / "model_run").exists()
     comparison = result["comparison"]
@@ -60,6 +98,26 @@ def test_python_and_c_api_agree(tf_wheel, tmp_path):
     assert json.loads((work / "smoke-test.json").read_text())["ok"] is True
     # --wheel alone: the C program runs the wheel's C API library, and says so
     assert result["libraries"]["c_api"].endswith("site-packages/tensorflow/libtensorflow_cc.so.2")
+    assert any(f.startswith("numpy-") for f in deps_index.files_served())  # from loopback
+
+
+def test_mnist_from_keras_datasets_is_used_when_there(kept_run, tmp_path):
+    """The training script reads ~/.keras/datasets/mnist.npz when its HOME has one (a file in
+    MNIST's layout, written by the test) and reports the dataset as mnist."""
+    _, result, _ = kept_run
+    home = tmp_path / "home-with-mnist"
+    write_mnist_npz(home / ".keras" / "datasets" / "mnist.npz")
+    python = Path(result["workdir"]) / "venv" / "bin" / "python"
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.run([str(python), str(TRAIN_SCRIPT), "--workdir", str(work)],
+                          env={"PATH": os.environ["PATH"], "HOME": str(home),
+                               "TF_ENABLE_ONEDNN_OPTS": "0"},
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    trained = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert trained["dataset"] == "mnist" and trained["train_examples"] == 2000
+    assert trained["accuracy"] >= 0.9
 
 
 @pytest.fixture(scope="module")
@@ -80,10 +138,12 @@ def libtensorflow_dir(tf_wheel, tmp_path_factory) -> Path:
     return out
 
 
-def test_libtensorflow_dir_and_a_wrong_input_name(tf_wheel, libtensorflow_dir):
-    proc = smoke("--wheel", str(tf_wheel), "--libtensorflow", str(libtensorflow_dir),
-                 "--input-op", "serving_input")
+def test_libtensorflow_dir_and_a_wrong_input_name(tf_wheel, libtensorflow_dir, deps_index,
+                                                  tmp_path):
+    proc = smoke(deps_index, "--wheel", str(tf_wheel), "--libtensorflow", str(libtensorflow_dir),
+                 "--input-op", "serving_input", env=isolated_env(tmp_path / "home", tmp_path / "tmp"))
     assert proc.returncode == 7
+    assert list((tmp_path / "tmp").iterdir()) == []  # no --keep: the work directory is gone
     assert "compile C program" in proc.stdout
     assert "input operation 'serving_input' not found" in proc.stderr
     assert "operations of type Placeholder in the graph: input" in proc.stderr
@@ -91,7 +151,8 @@ def test_libtensorflow_dir_and_a_wrong_input_name(tf_wheel, libtensorflow_dir):
     assert str(libtensorflow_dir) in proc.stdout  # linked against the given directory
 
 
-def test_dist_artifacts_run_the_built_libtensorflow(tf_wheel, libtensorflow_dir, tmp_path):
+def test_dist_artifacts_run_the_built_libtensorflow(tf_wheel, libtensorflow_dir, tmp_path,
+                                                   deps_index):
     """From dist/<profile>/ without --libtensorflow, the C program runs the libtensorflow.so.2
     `invoke build` collected there (read back from its /proc/self/maps), not the wheel's
     libtensorflow_cc.so.2; both steps report what they loaded."""
@@ -102,8 +163,8 @@ def test_dist_artifacts_run_the_built_libtensorflow(tf_wheel, libtensorflow_dir,
         (dist / lib.name).symlink_to(lib)
     (dist / "SHA256SUMS").write_text("".join(  # as `invoke build` writes it: checked first
         f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(dist.iterdir())))
-    proc = smoke("--set", f"build.dist_dir={tmp_path / 'dist'}", "--json",
-                 env={"TFBUILD_STATE_DIR": str(tmp_path / "state")})
+    proc = smoke(deps_index, "--set", f"build.dist_dir={tmp_path / 'dist'}", "--json",
+                 env=isolated_env(tmp_path / "home", tmp_path / "tmp"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = result_from(proc)
     c_libs = result["libraries"]["c"]
@@ -120,22 +181,24 @@ def test_dist_artifacts_run_the_built_libtensorflow(tf_wheel, libtensorflow_dir,
     assert json.loads((dist / "smoke-test.json").read_text())["libraries"]["c"] == c_libs
 
 
-def test_bad_inputs_fail_fast_with_clear_errors(tf_wheel, tmp_path, libtensorflow_dir):
-    proc = smoke("--wheel", str(tmp_path / "missing.whl"))
+def test_bad_inputs_fail_fast_with_clear_errors(tf_wheel, tmp_path, libtensorflow_dir,
+                                                deps_index):
+    env = isolated_env(tmp_path / "home", tmp_path / "tmp")
+    proc = smoke(deps_index, "--wheel", str(tmp_path / "missing.whl"), env=env)
     assert proc.returncode == 2 and "does not exist" in proc.stderr
     for tag in ("cp312-cp312-manylinux_2_17_x86_64", "cp311-cp311-macosx_12_0_arm64"):
         other = tmp_path / f"tensorflow_cpu-2.18.1-{tag}.whl"
         other.symlink_to(tf_wheel)
-        proc = smoke("--wheel", str(other))
+        proc = smoke(deps_index, "--wheel", str(other), env=env)
         assert proc.returncode == 2 and "cannot be installed here" in proc.stderr, proc.stderr
         assert tag in proc.stderr
-    proc = smoke("--wheel", str(tf_wheel), "--cc", "/nonexistent/gcc")
+    proc = smoke(deps_index, "--wheel", str(tf_wheel), "--cc", "/nonexistent/gcc", env=env)
     assert proc.returncode == 3 and "no C compiler" in proc.stderr
     empty = tmp_path / "lib"
     empty.mkdir()
-    proc = smoke("--wheel", str(tf_wheel), "--libtensorflow", str(empty))
+    proc = smoke(deps_index, "--wheel", str(tf_wheel), "--libtensorflow", str(empty), env=env)
     assert proc.returncode == 2 and "no libtensorflow.so* in" in proc.stderr
-    proc = smoke("--set", f"build.dist_dir={tmp_path / 'dist'}")
+    proc = smoke(deps_index, "--set", f"build.dist_dir={tmp_path / 'dist'}", env=env)
     assert proc.returncode == 2 and "no wheel in" in proc.stderr and "invoke build" in proc.stderr
 
 
@@ -145,7 +208,8 @@ def test_the_wheel_audit_row_names_what_a_linux_only_wheel_needs(tmp_path):
     (it is not TensorFlow), with the table printed."""
     wheel = linux_only_wheel(tmp_path)
     proc = invoke(["smoke-test", "--profile", "cpu", "--wheel", str(wheel), "--set",
-                   f"toolchain.python={sys.executable}"], timeout=900)
+                   f"toolchain.python={sys.executable}"],
+                  env=isolated_env(tmp_path / "home", tmp_path / "tmp"), timeout=900)
     assert proc.returncode == 7
     # the only traceback is the stand-in's own, quoted in the failed step's message
     assert proc.stderr.count("Traceback") == 1
@@ -158,10 +222,11 @@ def test_the_wheel_audit_row_names_what_a_linux_only_wheel_needs(tmp_path):
     assert "must provide libcudart.so.12, libgomp.so.1" in proc.stdout
 
 
-def test_a_failing_auditwheel_is_a_warning_not_a_crash(tmp_path):
+def test_a_failing_auditwheel_is_a_warning_not_a_crash(tmp_path, deps_index):
     broken = tmp_path / f"tensorflow-2.18.1-{TAG}-{TAG}-linux_x86_64.whl"
     broken.write_text("not a zip file")
-    proc = smoke("--wheel", str(broken), "--set", f"toolchain.python={sys.executable}")
+    proc = smoke(deps_index, "--wheel", str(broken), "--set", f"toolchain.python={sys.executable}",
+                 env=isolated_env(tmp_path / "home", tmp_path / "tmp"))
     assert proc.returncode == 7  # pip cannot install it either
     assert "warning: wheel not audited: auditwheel failed (exit 1)" in proc.stderr
     assert "File is not a zip file" in proc.stderr

@@ -18,15 +18,26 @@ def plan(profile="rtx3050", overrides=(), request=BuildRequest(), env=None):
 def test_the_notes_command_shape():
     cmd = plan()
     argv = cmd.argv()
-    assert argv[:5] == ["/usr/bin/bazelisk",
+    assert argv[:6] == ["/usr/bin/bazelisk",
                         "--output_user_root=/media/workspace/github/tensorflow/OutputUserRoot",
-                        "--host_jvm_args=-Xmx6g", "build", "--local_cpu_resources=16"]
+                        "--nohome_rc", "--host_jvm_args=-Xmx6g", "build",
+                        "--local_cpu_resources=16"]
     assert "--verbose_failures" in argv
     assert argv[-3:] == ["//tensorflow:libtensorflow_framework.so", "//tensorflow:libtensorflow.so",
                          "//tensorflow/tools/pip_package:wheel"]
     for opt in ("--repo_env=USE_PYWRAP_RULES=1", "--repo_env=WHEEL_NAME=tensorflow",
                 "--config=cuda_wheel"):
         assert opt in argv
+
+
+def test_the_users_bazelrc_is_not_read_and_the_system_rc_is_recorded(tmp_path):
+    from tfbuild.build.rcfiles import system_rc_files
+
+    assert "--nohome_rc" in plan().startup and "--nosystem_rc" not in plan().startup
+    (tmp_path / "bazelrc").write_text("startup --install_base=/usr/share/bazel\n")
+    assert system_rc_files([str(tmp_path / "absent"), str(tmp_path / "bazelrc")]) == [
+        {"path": str(tmp_path / "bazelrc"),
+         "sha256": "a1de2d2adbc5b821e745fd1e1fd0a3dea82a7463370fe14c7f40423f0fa6011e"}]
 
 
 def test_pass_through_options_come_last_before_targets():

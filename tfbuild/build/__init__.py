@@ -22,6 +22,7 @@ from tfbuild.build import account as account_mod
 from tfbuild.build import artifacts as artifacts_mod
 from tfbuild.build import manifest as manifest_mod
 from tfbuild.build.account_files import RunFiles
+from tfbuild.build import rcfiles
 from tfbuild.build.command import (BazelCommand, BuildRequest, fetch_rules_python, info_command,
                                    plan_command)
 from tfbuild.build.diagnose import crash_lines, diagnose, error_tail
@@ -219,6 +220,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
             rc_sha256=sha256_file(cfg.rc_path), argv=cmd.argv(with_secrets=False),
             key_inputs=cachekeys.from_rc(cfg.content) + cachekeys.from_options(cmd.options),
             environment=env, cwd=str(src), artifacts=[a.as_dict() for a in collected],
+            system_rc=rcfiles.system_rc_files(),
             run={"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(),
                  "log": str(log_path), "durations": {k: round(v, 2) for k, v in durations.items()},
                  "bazel_summary": {"processes": summary.processes,

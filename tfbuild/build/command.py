@@ -21,6 +21,11 @@ from tfbuild.settings.model import Settings
 # Output that tfbuild parses; kept the same on every run (UI options do not touch the caches).
 UI_OPTIONS = ("--color=no", "--curses=no", "--show_progress_rate_limit=1")
 REMOTE_SCHEMES = ("http://", "https://", "grpc://", "grpcs://", "unix:")
+# The user's ~/.bazelrc is not read: the profile (bazel_options, startup_options, caches) is the
+# whole personal configuration, the same on every machine and all in the manifest's argv. The
+# system rc stays (Debian's Bazel sets its install base there: without it Bazel cannot start);
+# the manifest records it (tfbuild/build/rcfiles.py). The workspace's .bazelrc is read as ever.
+RC_ISOLATION = ("--nohome_rc",)
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,7 @@ def secret_note(settings: Settings) -> str:
 def plan_command(settings: Settings, request: BuildRequest, *, bazel: str, jobs: int,
                  env: Mapping[str, str]) -> BazelCommand:
     build = settings.build
-    startup = [f"--output_user_root={paths.output_user_root(settings)}",
+    startup = [f"--output_user_root={paths.output_user_root(settings)}", *RC_ISOLATION,
                *sizing.jvm_startup_options(settings), *build.startup_options,
                *request.startup_extra]
     options = [f"--local_cpu_resources={jobs}", *build.bazel_options]

@@ -53,7 +53,8 @@ def toolchain_section(facts) -> dict:
 def build_manifest(*, profile, settings, facts, patches: Iterable[dict], rc_sha256: str,
                    argv: list[str], environment: Mapping[str, str | None], cwd: str,
                    artifacts: Iterable[dict], run: Mapping[str, object],
-                   key_inputs: Iterable[cachekeys.KeyInput] = ()) -> dict:
+                   key_inputs: Iterable[cachekeys.KeyInput] = (),
+                   system_rc: Iterable[dict] = ()) -> dict:
     source = facts.source
     return {
         "tfbuild": __version__,
@@ -71,7 +72,8 @@ def build_manifest(*, profile, settings, facts, patches: Iterable[dict], rc_sha2
         "cache_keys": {"inputs": [i.as_dict() for i in key_inputs]},
         "bazel": {"argv": argv, "cwd": cwd,
                   "environment": {k: v for k, v in environment.items() if v is not None},
-                  "unset_environment": sorted(k for k, v in environment.items() if v is None)},
+                  "unset_environment": sorted(k for k, v in environment.items() if v is None),
+                  "system_rc": list(system_rc)},  # read; ~/.bazelrc is not (--nohome_rc)
         "remote": {"cache": settings.remote.cache, "executor": settings.remote.executor,
                    "header_env": settings.remote.header_env},
         "artifacts": list(artifacts),
