@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -98,6 +99,46 @@ def test_artifacts_hashes_and_manifest(tf_workspace):
                     "--target", str(target), str(dist / "tensorflow-2.18.1-py3-none-any.whl")],
                    check=True, capture_output=True)
     assert (target / "tensorflow" / "libtensorflow_framework.so.2.18.1").exists()
+
+
+def rc_action_env(rc_text: str) -> dict[str, str]:
+    return dict(re.findall(r'^build --action_env (\w+)="([^"]*)"$', rc_text, re.M))
+
+
+def test_actions_use_the_configured_compiler_options_and_environment(tf_workspace):
+    """What configure writes reaches the actions: the compile action runs the profile's clang
+    with the rc's --copt under the rc's --action_env values, a genrule sees the same values, and
+    the library is clang's (and the manifest says so)."""
+    ws = tf_workspace
+    profile = write_profile(ws, 'targets = ["//tensorflow:libtensorflow.so", '
+                                '"//tensorflow:action_env"]\n')
+    proc = build(ws, profile, "--bazel-opt=--subcommands")
+    assert proc.returncode == 0, proc.stderr
+    rc = (ws["source"] / ".tf_configure.bazelrc").read_text()
+    wanted = rc_action_env(rc)
+    assert wanted.get("CLANG_COMPILER_PATH") == "/usr/lib/llvm-16/bin/clang"
+    copts = re.findall(r"^build --copt=(\S+)$", rc, re.M)
+    assert copts  # e.g. -Wno-gnu-offsetof-extensions for clang 16
+    # the compile action, as Bazel ran it (--subcommands): env - NAME=value ... compiler args
+    log = latest_log(ws)
+    block = log[log.index("(cd ", log.index("[action 'Compiling tensorflow/c/c_api.c'")):]
+    command = block[:block.index(")\n")].replace("\\\n", " ")
+    ran = shlex.split(command[command.index("exec env -") + len("exec env -"):])
+    env = dict(a.split("=", 1) for a in ran[:next(i for i, a in enumerate(ran) if "=" not in a)])
+    argv = ran[len(env):]
+    for name in ("PATH", "LD_LIBRARY_PATH"):
+        if name in wanted:
+            assert env[name] == wanted[name], name
+    assert argv[0] == wanted["CLANG_COMPILER_PATH"]
+    assert all(c in argv for c in copts), (copts, argv)
+    seen = dict(line.split("=", 1) for line in
+                (ws["source"] / "bazel-bin" / "tensorflow" / "action_env.txt").read_text().splitlines()
+                if "=" in line)
+    assert {k: seen.get(k) for k in wanted} == wanted
+    dist = ws["source"].parent / "dist" / "tfs"
+    assert b"clang version 16." in (dist / "libtensorflow.so.2.18.1").read_bytes()  # .comment
+    manifest = json.loads((dist / "manifest.json").read_text())
+    assert manifest["toolchain"]["clang"]["path"] == argv[0]
 
 
 def test_the_users_bazelrc_is_ignored_and_the_system_rc_recorded(tf_workspace):
