@@ -67,3 +67,27 @@ class IndexServer:
 
     def files_served(self) -> list[str]:
         return [p.rsplit("/", 1)[-1] for p in self.requests if p.startswith("/files/")]
+
+
+def tiny_wheel(directory: Path, name: str, version: str) -> Path:
+    """A small, valid, pure-Python wheel (one module, METADATA, WHEEL, RECORD)."""
+    import base64
+    import zipfile
+
+    def digest(data: bytes) -> str:
+        return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+    module, dist = normalize(name).replace("-", "_"), f"{normalize(name).replace('-', '_')}-{version}"
+    files = {
+        f"{module}/__init__.py": f'"""{name} {version}, built by tfbuild\'s tests."""\n'.encode(),
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: tfbuild-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = "".join(f"{n},{digest(d)},{len(d)}\n" for n, d in sorted(files.items()))
+    files[f"{dist}.dist-info/RECORD"] = (record + f"{dist}.dist-info/RECORD,,\n").encode()
+    path = directory / f"{dist}-py3-none-any.whl"
+    directory.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        for n, d in sorted(files.items()):
+            archive.writestr(zipfile.ZipInfo(n, (1980, 1, 1, 0, 0, 0)), d)
+    return path

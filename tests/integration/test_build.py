@@ -329,53 +329,6 @@ def test_missing_header_variable_is_a_clear_error(tf_workspace):
     assert proc.returncode == 2 and "NO_SUCH_VAR" in proc.stderr and "not set" in proc.stderr
 
 
-def _pip_record(ws) -> dict:
-    base = next(ws["root"].glob("*/external/pypi_numpy/pip_args.json"))
-    return json.loads(base.read_text())
-
-
-def test_pip_mirror_patch_is_in_place_for_the_first_build_and_after_expunge(tf_workspace):
-    ws = tf_workspace
-    profile = write_profile(ws, '[mirrors]\npip_index = "https://pypi.example.cn/simple/"\n'
-                                'pip_method = "patch"\n')
-    assert not ws["root"].exists()  # a clean output base
-    proc = build(ws, profile)
-    assert proc.returncode == 0, proc.stderr
-    args = _pip_record(ws)["pip_args"]
-    assert args[args.index("-i") + 1] == "https://pypi.example.cn/simple"
-    assert args.index("-i") < args.index("--no-deps")
-    bazel(ws["source"], ws["root"], "clean", "--expunge")
-    proc = build(ws, profile)
-    assert proc.returncode == 0, proc.stderr
-    assert "https://pypi.example.cn/simple" in _pip_record(ws)["pip_args"]
-
-
-def test_pip_mirror_patch_with_a_build_only_config(tf_workspace):
-    """`cuda_wheel` is defined only as `build:cuda_wheel` (as in TF's .bazelrc): a `query`
-    stops on "Config value 'cuda_wheel' is not defined in any .rc file"; the fetch is the
-    build's own command with --nobuild, so it gets the config and the rc's --repo_env lines."""
-    ws = tf_workspace
-    profile = write_profile(ws, 'configs = ["cuda_wheel"]\n[mirrors]\n'
-                                'pip_index = "https://pypi.example.cn/simple/"\npip_method = "patch"\n')
-    proc = build(ws, profile)
-    assert proc.returncode == 0, proc.stderr
-    assert "not defined in any .rc file" not in proc.stdout + proc.stderr
-    fetch = next(line for line in proc.stdout.splitlines() if "--nobuild" in line)
-    assert " build " in fetch and "--config=cuda_wheel" in fetch
-    args = _pip_record(ws)["pip_args"]
-    assert args[args.index("-i") + 1] == "https://pypi.example.cn/simple"
-    assert "discarding analysis cache" not in latest_log(ws)  # same options as the fetch
-
-
-def test_pip_mirror_through_repo_env_by_default(tf_workspace):
-    ws = tf_workspace
-    proc = build(ws, write_profile(ws, '[mirrors]\npip_index = "https://pypi.example.cn/simple"\n'))
-    assert proc.returncode == 0, proc.stderr
-    record = _pip_record(ws)
-    assert "--isolated" not in record["pip_args"] and "-i" not in record["pip_args"]
-    assert record["PIP_INDEX_URL"] == "https://pypi.example.cn/simple"
-
-
 def test_dry_run_prints_the_plan_and_runs_nothing(tf_workspace):
     ws = tf_workspace
     proc = build(ws, write_profile(ws), "--dry-run", "--jobs", "3", "--bazel-opt=--copt=-O1")
