@@ -21,6 +21,7 @@ def build_simple_index(wheels: Iterable[Path], root: Path) -> Path:
     """root/simple/<project>/index.html linking root/files/<wheel>#sha256=..."""
     projects: dict[str, list[Path]] = {}
     (root / "files").mkdir(parents=True, exist_ok=True)
+    (root / "simple").mkdir(exist_ok=True)
     for wheel in wheels:
         projects.setdefault(normalize(wheel.name.split("-")[0]), []).append(wheel)
         link = root / "files" / wheel.name
@@ -69,7 +70,7 @@ class IndexServer:
         return [p.rsplit("/", 1)[-1] for p in self.requests if p.startswith("/files/")]
 
 
-def tiny_wheel(directory: Path, name: str, version: str) -> Path:
+def tiny_wheel(directory: Path, name: str, version: str, requires: tuple[str, ...] = ()) -> Path:
     """A small, valid, pure-Python wheel (one module, METADATA, WHEEL, RECORD)."""
     import base64
     import zipfile
@@ -80,7 +81,8 @@ def tiny_wheel(directory: Path, name: str, version: str) -> Path:
     module, dist = normalize(name).replace("-", "_"), f"{normalize(name).replace('-', '_')}-{version}"
     files = {
         f"{module}/__init__.py": f'"""{name} {version}, built by tfbuild\'s tests."""\n'.encode(),
-        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{dist}.dist-info/METADATA": (f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+                                        + "".join(f"Requires-Dist: {r}\n" for r in requires)).encode(),
         f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: tfbuild-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = "".join(f"{n},{digest(d)},{len(d)}\n" for n, d in sorted(files.items()))

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.bazel import bazel
+from tests.helpers.bazel import bazel, shutdown
 from tests.helpers.cli import INVOKE, ROOT, invoke
 from tests.helpers.nginx import Nginx
+from tests.helpers.pip_index import IndexServer, build_simple_index, tiny_wheel
 from tests.helpers.profiles import local_bazel_profile
 
 QUICK = '["//tensorflow:libtensorflow.so"]'
@@ -379,21 +380,27 @@ def test_source_clones_shallow_and_reports_unreachable(tmp_path):
     assert "--source DIR" in proc.stderr
 
 
-def test_tree_reached_through_a_symlink(tf_workspace):
+def test_tree_reached_through_a_symlink(tf_workspace, tmp_path):
     """`~/tf -> /media/workspace/github/tensorflow`: Bazel hashes the physical path, so the
     pip-mirror fix must land in that output base, and the outputs come from Bazel's bazel-bin."""
     ws = tf_workspace
     link = ws["source"].parent / "tf-link"
     link.symlink_to(ws["source"])
-    profile = write_profile(ws, '[mirrors]\npip_index = "https://pypi.example.cn/simple/"\n'
-                                'pip_method = "patch"\n')
-    proc = invoke(["build", "--profile", profile, "--source", str(link)], env=ws["env"])
+    wheel = tiny_wheel(tmp_path / "wheels", "numpy", "2.0.2")  # real pip runs: a loopback index
+    env = {k: None for k in os.environ if k.startswith("PIP_")}
+    env.update(ws["env"], PIP_CONFIG_FILE=os.devnull)
+    with IndexServer(build_simple_index([wheel], tmp_path / "index")) as index:
+        profile = write_profile(ws, 'targets = ["//tensorflow:pip_probe", '
+                                    '"//tensorflow/tools/pip_package:wheel"]\n'
+                                    f'[mirrors]\npip_index = "{index.url}"\nallow_http = true\n'
+                                    'pip_method = "patch"\n')
+        proc = invoke(["build", "--profile", profile, "--source", str(link)], env=env)
     assert proc.returncode == 0, proc.stderr
     info = bazel(link, ws["root"], "info", "output_base").stdout.strip()
     physical = hashlib.md5(str(ws["source"].resolve()).encode()).hexdigest()
     assert info == str(ws["root"] / physical)  # what Bazel 4.2.3 hashes: the physical path
     record = json.loads((Path(info) / "external/pypi_numpy/pip_args.json").read_text())
-    assert "https://pypi.example.cn/simple" in record["pip_args"]
+    assert index.url.rstrip("/") in [a.rstrip("/") for a in record["pip_args"]]
     assert f"{info}/external/rules_python/" in proc.stdout  # the patched file, as reported
     dist = ws["source"].parent / "dist" / "tfs"
     assert (dist / "tensorflow-2.18.1-py3-none-any.whl").exists()
@@ -466,3 +473,42 @@ http_archive(
     assert fetching, proc.stdout
     assert all(re.match(r"^(loading|analyzing)\b.*; fetching @slow_dep \(\d+\.\d (KiB|MiB)\)",
                         line) for line in fetching), fetching
+
+
+def test_build_clones_a_missing_tree(tf_workspace):
+    ws = tf_workspace
+    upstream = ws["source"]  # the fixture, as a git repository tagged v2.18.1
+    git_init(upstream)
+    dest = ws["source"].parent / "cloned" / "tensorflow"
+    proc = invoke(["build", "--profile", write_profile(ws, f"targets = {QUICK}\n"),
+                   "--source", str(dest), "--set", f"tensorflow.git_url=file://{upstream}"],
+                  env=ws["env"])
+    try:
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert "git clone --depth 1 --branch v2.18.1" in proc.stdout + proc.stderr
+        assert (dest / ".git").is_dir() and (dest / "configure.py").is_file()
+        assert (ws["source"].parent / "dist" / "tfs" / "libtensorflow.so.2.18.1").is_file()
+    finally:
+        shutdown(dest, ws["root"])
+
+
+def test_no_lock_is_left_after_sigkill(tf_workspace):
+    """SIGKILL of everything mid-build (invoke, the Bazel client and the Bazel server, as the
+    OOM killer or a power cut would): no chance to clean up, and no lock is left, tfbuild's
+    (an flock the kernel drops) nor Bazel's."""
+    ws = tf_workspace
+    first = _start_slow_build(ws, write_profile(ws, 'targets = ["//tensorflow:slow"]\n', name="slow"))
+    try:
+        _wait_for(lambda: _slow_running(ws), first)
+        server_pid = int(next(ws["root"].glob("*/server/server.pid.txt")).read_text())
+        os.killpg(first.pid, signal.SIGKILL)
+        os.kill(server_pid, signal.SIGKILL)
+        first.wait(timeout=600)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    assert first.returncode == -signal.SIGKILL
+    after = build(ws, write_profile(ws, f"targets = {QUICK}\n"))
+    assert after.returncode == 0, after.stderr
+    assert "another `invoke build` is running" not in after.stderr
+    assert "Another command" not in after.stdout + after.stderr + latest_log(ws)

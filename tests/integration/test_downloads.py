@@ -10,6 +10,7 @@ import json
 import os
 import random
 import re
+import socket
 import subprocess
 import sys
 import tarfile
@@ -438,3 +439,57 @@ def test_downloader_config_routes_direct_urls_through_the_mirror(tf_workspace, s
     manifest = json.loads((ws["source"].parent / "dist" / "offline" / "manifest.json").read_text())
     assert f"--experimental_downloader_config={config}" in manifest["bazel"]["argv"]
     assert not list(ws["source"].rglob("bazel_downloader.cfg"))
+
+
+def test_doctor_probe_is_bounded_against_a_host_that_never_answers(tmp_path):
+    """A server that accepts connections (the kernel completes them) and never answers: the
+    probe gives up at network.TIMEOUT and says so; doctor still finishes."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # never accept()ed, never answered
+    try:
+        profile = tmp_path / "silent.toml"
+        profile.write_text(f"""extends = "cpu"
+[mirrors]
+pip_index = "http://127.0.0.1:{silent.getsockname()[1]}/simple/"
+allow_http = true
+""")
+        code, doc = doctor_json(["--profile", str(profile)], network=True)
+    finally:
+        silent.close()
+    row = checks_by_id(doc)["net.pip_index"]
+    assert row["status"] == "warn" and row["found"].startswith("unreachable after")
+    seconds = float(re.match(r"unreachable after ([\d.]+) s", row["found"]).group(1))
+    assert seconds >= network.TIMEOUT  # it waited the whole bound, and then stopped
+    assert "tim" in row["found"].lower()  # timed out / timeout, in the probe's own words
+
+
+def test_doctor_goes_through_https_proxy_and_honours_no_proxy(server, tmp_path):
+    """The mirror (a name nobody resolves) is reached only through the proxy; the pip index on
+    127.0.0.1 is in NO_PROXY and reached directly."""
+    proxy = Server().start()
+    try:
+        proxy.files["http://mirror.invalid/tf/"] = b"mirror via proxy"
+        server.files["/simple/"] = b"index"
+        profile = tmp_path / "proxied.toml"
+        profile.write_text(f"""extends = "cpu"
+[tensorflow]
+git_url = "file:///nonexistent/tensorflow.git"
+[mirrors]
+tf_mirror = "http://mirror.invalid/tf"
+direct_hosts = []
+pip_index = "{server.url}/simple/"
+allow_http = true
+""")
+        via = f"http://127.0.0.1:{proxy.port}"
+        env = {"HTTPS_PROXY": via, "HTTP_PROXY": via, "https_proxy": via, "http_proxy": via,
+               "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+        code, doc = doctor_json(["--profile", str(profile)], network=True, env=env)
+    finally:
+        proxy.stop()
+    rows = checks_by_id(doc)
+    assert rows["net.tf_mirror"]["found"].endswith("(HTTP 200)"), rows["net.tf_mirror"]
+    assert ("HEAD", "http://mirror.invalid/tf/", None) in proxy.requests
+    assert rows["net.pip_index"]["found"].endswith("(HTTP 200)"), rows["net.pip_index"]
+    assert ("HEAD", "/simple/", None) in server.requests
+    assert not [r for r in proxy.requests if "127.0.0.1" in r[1]]

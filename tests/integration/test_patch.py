@@ -252,3 +252,49 @@ def test_configure_removes_the_shim_once_the_rc_stops_naming_it(tf_workspace, ru
     assert proc.returncode == 0, proc.stderr
     assert not shim.exists()
     assert str(shim) not in (ws["source"] / ".tf_configure.bazelrc").read_text()
+
+
+    assert patch(ws, profile).returncode == 0 and shim.stat().st_mtime_ns == mtime
+    assert patch(ws, profile, "--revert").returncode == 0 and not shim.exists()
+
+
+# -- when the profile stops asking for a fix ------------------------------------------------------
+TF_DEFAULTS = ('[mirrors]\ntf_mirror = "https://storage.googleapis.com/mirror.tensorflow.org"\n'
+               'direct_hosts = []\n')
+
+
+def check_rows(proc) -> dict[str, set[str]]:
+    """{status: {fix ids}} from the --check table (| fix | file | status | detail |)."""
+    rows: dict[str, set[str]] = {}
+    for line in proc.stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 4 and cells[0] and cells[0] != "fix":
+            rows.setdefault(cells[2], set()).add(cells[0])
+    return rows
+
+
+def test_check_reports_unwanted_and_not_applicable_and_patch_restores(tf_workspace):
+    ws = tf_workspace
+    before = (ws["source"] / REPO_BZL).read_bytes()
+    assert patch(ws, write_profile(ws, MIRRORED)).returncode == 0
+    assert (ws["source"] / REPO_BZL).read_bytes() != before
+    stopped = write_profile(ws, TF_DEFAULTS)  # the profile no longer asks for the mirror fix
+    proc = patch(ws, stopped, "--check")
+    assert proc.returncode == 1, proc.stdout  # something to do: undo the unwanted fix
+    rows = check_rows(proc)
+    assert "download-mirror" in rows.get("unwanted", set()), proc.stdout
+    assert {"cuda-lib64", "pip-mirror"} <= rows.get("not-applicable", set()), proc.stdout
+    proc = patch(ws, stopped)
+    assert proc.returncode == 0, proc.stderr
+    assert (ws["source"] / REPO_BZL).read_bytes() == before  # restored byte for byte
+    proc = patch(ws, stopped, "--check")
+    assert proc.returncode == 0 and "download-mirror" in check_rows(proc).get("not-applicable", set())
+
+
+def test_revert_restores_a_fix_the_profile_stopped_asking_for(tf_workspace):
+    ws = tf_workspace
+    before = (ws["source"] / REPO_BZL).read_bytes()
+    assert patch(ws, write_profile(ws, MIRRORED)).returncode == 0
+    proc = patch(ws, write_profile(ws, TF_DEFAULTS), "--revert")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "restored" in proc.stdout and (ws["source"] / REPO_BZL).read_bytes() == before

@@ -17,7 +17,7 @@ import pytest
 
 from tests.helpers.cli import invoke
 from tests.helpers.digits import write_mnist_npz
-from tests.helpers.pip_index import IndexServer, build_simple_index
+from tests.helpers.pip_index import IndexServer, build_simple_index, tiny_wheel
 from tests.helpers.wheels import linux_only_wheel
 
 ASSETS = Path(__file__).resolve().parents[2] / ".cache" / "test-assets"
@@ -232,3 +232,48 @@ def test_a_failing_auditwheel_is_a_warning_not_a_crash(tmp_path, deps_index):
     assert "File is not a zip file" in proc.stderr
     row = next(line for line in proc.stdout.splitlines() if "wheel audit" in line)
     assert " skip " in row
+
+
+# -- README claims -------------------------------------------------------------------------------
+def test_cuda_profile_refuses_a_wheel_built_without_cuda(tf_wheel, deps_index, tmp_path):
+    """The real tensorflow-cpu wheel is built without CUDA: a CUDA profile's smoke-test stops
+    at the import step."""
+    proc = invoke(["smoke-test", "--profile", "cuda-local", "--wheel", str(tf_wheel),
+                   "--set", f"mirrors.pip_index={deps_index.url}", "--set", "mirrors.allow_http=true",
+                   "--set", f"toolchain.python={sys.executable}"],
+                  env=isolated_env(tmp_path / "home", tmp_path / "tmp"), timeout=900)
+    assert proc.returncode == 7, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "the wheel was built without CUDA but the profile has CUDA" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_another_tensorflow_distribution_in_the_venv_fails(tmp_path):
+    """A wheel whose requirements pull in another TensorFlow distribution (tf-nightly here):
+    the install step fails naming both."""
+    wheels = tmp_path / "wheels"
+    nightly = tiny_wheel(wheels, "tf-nightly", "2.19.0.dev20241001")
+    wheel = tiny_wheel(tmp_path / "dist", "tensorflow", "2.18.1", requires=("tf-nightly",))
+    with IndexServer(build_simple_index([nightly], tmp_path / "index")) as index:
+        proc = smoke(index, "--wheel", str(wheel), "--set", f"toolchain.python={sys.executable}",
+                     env=isolated_env(tmp_path / "home", tmp_path / "tmp"))
+    assert proc.returncode == 7, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "the environment holds TensorFlow distributions" in proc.stderr
+    assert "tf-nightly" in proc.stderr and "tensorflow" in proc.stderr
+
+
+def test_smoke_test_json_is_written_to_dist_profile(tmp_path):
+    """With the wheel taken from dist/<profile>/, the report lands there too (here a wheel that
+    installs but is no TensorFlow, so the import step fails and the report says so)."""
+    dist = tmp_path / "dist"
+    tiny_wheel(dist / "cpu", "tensorflow", "2.18.1")
+    with IndexServer(build_simple_index([], tmp_path / "index")) as index:
+        proc = invoke(["smoke-test", "--profile", "cpu", "--set", f"build.dist_dir={dist}",
+                       "--set", f"mirrors.pip_index={index.url}", "--set", "mirrors.allow_http=true",
+                       "--set", f"toolchain.python={sys.executable}"],
+                      env=isolated_env(tmp_path / "home", tmp_path / "tmp"), timeout=900)
+    assert proc.returncode == 7, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "import tensorflow failed" in proc.stderr  # the script's own traceback follows
+    report = json.loads((dist / "cpu" / "smoke-test.json").read_text())
+    assert report["ok"] is False and report["wheel"] == str(dist / "cpu" / "tensorflow-2.18.1-py3-none-any.whl")
+    steps = {s["name"]: s["status"] for s in report["steps"]}
+    assert steps["virtual environment + wheel"] == "ok" and steps["import tensorflow"] == "fail"

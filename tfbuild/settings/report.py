@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 
 from tfbuild import console
@@ -12,7 +13,10 @@ from tfbuild.settings.resolve import _display, available_profiles, resolve
 def list_profiles() -> None:
     rows = []
     for name, path in available_profiles().items():
-        profile = resolve(name, env={})
+        # the settings variables stay out of the listing, but TFBUILD_PROFILES_DIR decides
+        # which profiles (and what they extend) exist
+        profile = resolve(name, env={k: v for k, v in os.environ.items()
+                                     if k == "TFBUILD_PROFILES_DIR"})
         extends = " <- ".join(p.stem for p in reversed(profile.chain[:-1]))
         rows.append([name, extends, profile.description, _display(path)])
     console.table("profiles", ["name", "extends", "description", "file"], rows)
