@@ -42,6 +42,14 @@ http {{
 """
 
 
+def free_port() -> int:
+    """A port free now (for servers that cannot inherit a socket: tests/helpers/buildgrid.py
+    retries on another port when the server exits)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy for loopback
 
 
