@@ -10,9 +10,7 @@ import sys
 from pathlib import Path
 
 from tests.helpers.cli import invoke
-
-ASSETS = Path(__file__).resolve().parents[2] / ".cache" / "test-assets"
-
+from tests.helpers.pip_index import tiny_wheel
 
 def failing_venv_python(tmp_path: Path) -> Path:
     """This test run's Python, except that `-m venv` fails the way a Python without its venv
@@ -26,7 +24,7 @@ def failing_venv_python(tmp_path: Path) -> Path:
 
 
 def smoke_with(python: Path, **env):
-    wheel = next((ASSETS / "tf-wheel").glob("tensorflow_cpu-2.18.1-*.whl"))
+    wheel = tiny_wheel(python.parent / "wheels", "tensorflow", "2.18.1")  # fails before use
     return invoke(["smoke-test", "--profile", "cpu", "--wheel", str(wheel),
                    "--set", f"toolchain.python={python}"], env=env)
 

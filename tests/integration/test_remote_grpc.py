@@ -140,7 +140,7 @@ def test_doctor_cache_rows(tmp_path, grpc_cache, grpcs_cache, pki, other_pki):
         for url, ca, status, fragment in cases:
             profile = tmp_path / "doctor.toml"
             profile.write_text(f'extends = "cpu"\n[remote]\ncache = "{url}"\ntls_ca = "{ca}"\n')
-            _, doc = doctor_json(["--profile", str(profile)])
+            _, doc = doctor_json(["--profile", str(profile)], network=True)
             row = checks_by_id(doc)["net.cache"]
             if status == "tls-ok":
                 assert handshake_ok(row), row
@@ -149,7 +149,7 @@ def test_doctor_cache_rows(tmp_path, grpc_cache, grpcs_cache, pki, other_pki):
             assert float(row["found"].split(" in ")[1].split(" s")[0]) < 5.5
             if status == "fail" and ca:
                 assert "remote.tls_ca" in row["hint"]
-        _, doc = doctor_json(["--profile", str(profile), "--offline"])
+        _, doc = doctor_json(["--profile", str(profile)])  # --offline
         assert "net.cache" not in checks_by_id(doc)
     finally:
         nginx.stop()
@@ -170,11 +170,11 @@ def test_client_certificate_wanted_by_the_server(tf_workspace, tmp_path, pki):
         profile = tmp_path / "mtls.toml"
         base = f'extends = "cpu"\n[remote]\ncache = "{server.url}"\ntls_ca = "{pki.ca}"\n'
         profile.write_text(base)
-        row = checks_by_id(doctor_json(["--profile", str(profile)])[1])["net.cache"]
+        row = checks_by_id(doctor_json(["--profile", str(profile)], network=True)[1])["net.cache"]
         assert row["status"] == "fail" and "remote.tls_client_cert" in row["hint"]
         profile.write_text(base + f'tls_client_cert = "{pki.client_cert}"\n'
                                   f'tls_client_key = "{pki.client_key}"\n')
-        row = checks_by_id(doctor_json(["--profile", str(profile)])[1])["net.cache"]
+        row = checks_by_id(doctor_json(["--profile", str(profile)], network=True)[1])["net.cache"]
         assert handshake_ok(row), row
         mutual = write_profile(ws, f'[remote]\ncache = "{server.url}"\ntls_ca = "{pki.ca}"\n'
                                    f'tls_client_cert = "{pki.client_cert}"\n'

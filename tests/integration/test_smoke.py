@@ -37,6 +37,16 @@ def deps_index(tmp_path_factory):
         yield server
 
 
+DERIVED = {}  # tfbuild's derived caches (auditwheel verdicts by the wheel's sha256), per module
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _derived_cache(tmp_path_factory):
+    """One XDG_CACHE_HOME for this module's runs: TF's 250 MB wheel is audited once, not once
+    per test (HOME, pip cache and temp dir stay each run's own)."""
+    DERIVED["dir"] = tmp_path_factory.mktemp("xdg-cache")
+
+
 def isolated_env(home: Path, tmp: Path) -> dict:
     """Its own HOME (no ~/.keras, no ~/.local/state/tfbuild), pip cache and temp dir; none of
     this machine's pip configuration (no config file, no PIP_* variable)."""
@@ -44,7 +54,8 @@ def isolated_env(home: Path, tmp: Path) -> dict:
     for path in (home / ".cache" / "pip", tmp):
         path.mkdir(parents=True, exist_ok=True)
     env.update(HOME=str(home), PIP_CACHE_DIR=str(home / ".cache" / "pip"), TMPDIR=str(tmp),
-               PIP_CONFIG_FILE=os.devnull, TFBUILD_STATE_DIR=str(home / "state"))
+               PIP_CONFIG_FILE=os.devnull, TFBUILD_STATE_DIR=str(home / "state"),
+               XDG_CACHE_HOME=str(DERIVED["dir"]))
     return env
 
 
