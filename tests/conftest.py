@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _isolate(request, monkeypatch, tmp_path):
+def _isolate(request, monkeypatch, tmp_path_factory):
     """Every test: no TFBUILD_* from the developer's shell, its own empty HOME (so no
     ~/.bazelrc, ~/.keras, ~/.local/state/tfbuild, ~/.cache/pip of the developer's). Unit tests:
     no processes, no network."""
@@ -47,7 +47,8 @@ def _isolate(request, monkeypatch, tmp_path):
     for name in list(os.environ):
         if name.startswith("TFBUILD_"):
             monkeypatch.delenv(name)
-    for name, value in own_home(tmp_path / "home").items():
+    # beside the test's tmp_path, not in it: tests that list tmp_path see only their own files
+    for name, value in own_home(tmp_path_factory.mktemp("home")).items():
         monkeypatch.setenv(name, value)
     if request.node.get_closest_marker("unit"):
         block_processes_and_network(monkeypatch)
