@@ -276,7 +276,9 @@ def test_smoke_test_json_is_written_to_dist_profile(tmp_path):
     """With the wheel taken from dist/<profile>/, the report lands there too (here a wheel that
     installs but is no TensorFlow, so the import step fails and the report says so)."""
     dist = tmp_path / "dist"
-    tiny_wheel(dist / "cpu", "tensorflow", "2.18.1")
+    wheel = tiny_wheel(dist / "cpu", "tensorflow", "2.18.1")
+    (dist / "cpu" / "SHA256SUMS").write_text(  # as `invoke build` writes it: checked first
+        f"{hashlib.sha256(wheel.read_bytes()).hexdigest()}  {wheel.name}\n")
     with IndexServer(build_simple_index([], tmp_path / "index")) as index:
         proc = invoke(["smoke-test", "--profile", "cpu", "--set", f"build.dist_dir={dist}",
                        "--set", f"mirrors.pip_index={index.url}", "--set", "mirrors.allow_http=true",
