@@ -331,3 +331,37 @@ def test_run_options_come_first_and_are_not_recorded():
     assert argv.index("--profile=/state/p.gz") == argv.index("build") + 1
     assert argv.index("--profile=/mine.gz") > argv.index("--profile=/state/p.gz")  # user wins
     assert run.argv(with_secrets=False, with_run_options=False) == cmd.argv(with_secrets=False)
+
+
+# Bazel 4.2.3's events, as written here: the workspace event names the exec root, each
+# configuration its make variables, each completed target its configuration's id.
+WORKSPACE = {"id": {"workspace": {}}, "workspaceInfo": {
+    "localExecRoot": "/o/base/execroot/org_tensorflow"}}
+
+
+def configuration(config_id: str, bindir: str) -> dict:
+    return {"id": {"configuration": {"id": config_id}}, "configuration": {
+        "mnemonic": bindir.split("/")[1], "makeVariable": {"BINDIR": bindir}}}
+
+
+def completed(label: str, config_id: str) -> dict:
+    return {"id": {"targetCompleted": {"label": label, "configuration": {"id": config_id}}},
+            "completed": {"success": True}}
+
+
+def test_the_outputs_directory_comes_from_the_targets_configuration():
+    facts = acc.read_bep(bep(STARTED, WORKSPACE, configuration("h", "bazel-out/host/bin"),
+                             configuration("t", "bazel-out/k8-opt/bin"),
+                             completed("//tensorflow:libtensorflow.so", "t"),
+                             completed("//tensorflow/tools/pip_package:wheel", "t"), FINISHED))
+    assert facts.bazel_bin == "/o/base/execroot/org_tensorflow/bazel-out/k8-opt/bin"
+
+
+@pytest.mark.parametrize("events", [
+    [WORKSPACE, configuration("a", "bazel-out/k8-opt/bin"),
+     configuration("b", "bazel-out/k8-dbg/bin"), completed("//x:a", "a"), completed("//x:b", "b")],
+    [configuration("t", "bazel-out/k8-opt/bin"), completed("//x:a", "t")],  # no exec root
+    [WORKSPACE, completed("//x:a", "t")],  # no configuration event
+])
+def test_no_outputs_directory_when_the_events_do_not_say_one(events):
+    assert acc.read_bep(bep(STARTED, *events, FINISHED)).bazel_bin is None

@@ -201,13 +201,14 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
             run_files.keep_bep(_all_secrets(runner))
         summary = pipeline.summary
         durations["bazel_s"] = time.monotonic() - t
-        account = _account(run_files, summary, cmd)
+        account, bep = _account(run_files, summary, cmd)
         if not summary.succeeded:
             raise _failure(log_path, pipeline, output_base)
 
         t = time.monotonic()
         dist = paths.expand(settings.build.dist_dir) / profile.name
-        bazel_bin = _bazel_bin(cmd, src, env, runner)
+        bazel_bin = _bazel_bin(cmd, src, env, runner, bep.bazel_bin if bep else None)
+        console.note(f"    collecting from {bazel_bin}")
         collected = artifacts_mod.collect(bazel_bin, dist, tuple(settings.build.targets))
         durations["collect_s"] = time.monotonic() - t
         t = time.monotonic()
@@ -244,8 +245,10 @@ def _all_secrets(runner: Runner) -> list[str]:
     return [*runner.secrets, *(s.partition("=")[2] for s in runner.secrets if "=" in s)]
 
 
-def _account(run_files: RunFiles, summary: BuildSummary, cmd: BazelCommand) -> account_mod.Account:
-    """Bazel's own account of the build, from its build events and profile, printed."""
+def _account(run_files: RunFiles, summary: BuildSummary,
+             cmd: BazelCommand) -> tuple[account_mod.Account, account_mod.BepFacts | None]:
+    """Bazel's own account of the build, from its build events and profile, printed; with the
+    build event facts (where the outputs are)."""
     bep, profile, problems = run_files.read()
     result = account_mod.make_account(bep, profile, summary.process_kinds or None,
                                       options=cmd.options)
@@ -255,7 +258,7 @@ def _account(run_files: RunFiles, summary: BuildSummary, cmd: BazelCommand) -> a
         console.plain(f"    {line}")
     for note in [*problems, *result.notes]:
         console.note(f"    note: {note}")
-    return result
+    return result, bep
 
 
 def _audit_wheel(dist: Path, collected, runner: Runner):
@@ -341,8 +344,12 @@ def _prepare_pip_mirror(profile, cmd: BazelCommand, src: Path, output_base: Path
         console.note(f"    pip-mirror: {status.target.path} {status.status}")
 
 
-def _bazel_bin(cmd: BazelCommand, src: Path, env: dict, runner: Runner) -> Path:
-    """Where this build's outputs are, as Bazel says (same server, same options)."""
+def _bazel_bin(cmd: BazelCommand, src: Path, env: dict, runner: Runner,
+               from_events: str | None = None) -> Path:
+    """Where this build's outputs are, as Bazel says: from its build events (the exec root and
+    the targets' configuration), else `bazel info bazel-bin` (same server, same options)."""
+    if from_events and os.path.isdir(from_events):
+        return Path(from_events)
     try:
         result = runner.run(info_command(cmd, "bazel-bin").argv(), cwd=src, env=env, timeout=600)
     except CommandError as exc:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class BepFacts:
     finish_ms: int | None = None
     success: bool | None = None
     options: tuple[str, ...] = ()  # optionsParsed.cmdLine: the effective options, rc files included
+    bazel_bin: str | None = None  # workspaceInfo.localExecRoot + the targets' configuration BINDIR
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ def read_bep(lines: Iterable[str]) -> BepFacts:
     """The facts from a BEP JSON file (one event per line). Lines that do not parse (a stream
     cut short when Bazel was killed) are skipped."""
     facts: dict = {}
+    exec_root, bindirs, target_configs = None, {}, set()
     for line in lines:
         line = line.strip()
         if not line:
@@ -151,6 +154,19 @@ def read_bep(lines: Iterable[str]) -> BepFacts:
             facts.update(_tool_logs(event["buildToolLogs"]))
         elif "optionsParsed" in event:
             facts["options"] = tuple(event["optionsParsed"].get("cmdLine", ()))
+        elif "workspaceInfo" in event:
+            exec_root = event["workspaceInfo"].get("localExecRoot")
+        elif "configuration" in event and isinstance(event.get("id"), dict):
+            config_id = (event["id"].get("configuration") or {}).get("id")
+            bindir = (event["configuration"].get("makeVariable") or {}).get("BINDIR")
+            if config_id and bindir:
+                bindirs[config_id] = bindir
+        if isinstance(event.get("id"), dict) and "targetCompleted" in event["id"]:
+            config = event["id"]["targetCompleted"].get("configuration") or {}
+            target_configs.add(config.get("id"))
+    wanted = {bindirs.get(c) for c in target_configs}
+    if exec_root and len(wanted) == 1 and None not in wanted:
+        facts["bazel_bin"] = os.path.join(exec_root, wanted.pop())
     return BepFacts(**facts)
 
 
