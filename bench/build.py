@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import INVOKE, ROOT, report, time_command  # noqa: E402
 
-from tests.helpers.profiles import local_bazel_profile  # noqa: E402
+from tests.helpers.profiles import local_bazel_profile, team_profile  # noqa: E402
 from tfbuild.build.progress import LogPipeline  # noqa: E402
 from tfbuild.runner import Runner  # noqa: E402
 
@@ -123,16 +123,6 @@ def noop_build(repeat: int) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-TEAM_PROFILE = """extends = "cpu"
-[toolchain]
-clang_major = 16
-bazel = "/usr/bin/bazel-4"
-bazel_version = "4.2.3"
-[build]
-disk_cache = ""
-[remote]
-cache = "{url}"
-"""
 
 
 def _kinds(dist: Path) -> dict:
@@ -157,7 +147,7 @@ def team_cache() -> None:
     server = Nginx(work / "nginx").start()
     try:
         profile = work / "team.toml"
-        profile.write_text(TEAM_PROFILE.format(url=server.url))
+        profile.write_text(team_profile(server.url))
         ann_src = work / "ann-checkout" / "tensorflow"
         shutil.copytree(FIXTURE, ann_src, symlinks=True)
         ann = {**os.environ, **users.shell(work, "ann"), "TFBUILD_COLOR": "0"}

@@ -20,3 +20,19 @@ disk_cache = ""
 dist_dir = "{dist}"
 {extra}""")
     return str(path)
+
+
+def team_profile(remote_cache: str = "") -> str:
+    """A profile a team would share: the toolchain at machine-wide paths (Debian's Bazel 4.2.3,
+    clang 16, the system Python), and no per-user path — each user's output root, state and dist
+    come from their own environment (TFBUILD_BUILD_OUTPUT_USER_ROOT, ...)."""
+    text = """extends = "cpu"
+[toolchain]
+clang_major = 16
+bazel = "/usr/bin/bazel-4"
+bazel_version = "4.2.3"
+[build]
+disk_cache = ""
+targets = ["//tensorflow:libtensorflow.so", "//tensorflow/tools/pip_package:wheel"]
+"""
+    return text + (f'[remote]\ncache = "{remote_cache}"\n' if remote_cache else "")

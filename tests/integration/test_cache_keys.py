@@ -20,17 +20,9 @@ from tests.helpers import users
 from tests.helpers.buildgrid import BuildGrid
 from tests.helpers.cli import invoke
 from tests.helpers.nginx import Nginx
+from tests.helpers.profiles import team_profile
 from tests.integration.conftest import FIXTURE_WORKSPACE
 
-BAZEL_PROFILE = """extends = "cpu"
-[toolchain]
-clang_major = 16
-bazel = "/usr/bin/bazel-4"
-bazel_version = "4.2.3"
-[build]
-disk_cache = ""
-targets = ["//tensorflow:libtensorflow.so", "//tensorflow/tools/pip_package:wheel"]
-"""
 
 
 def _build(source: Path, profile: Path, env: dict, *extra: str) -> subprocess.CompletedProcess:
@@ -53,7 +45,7 @@ def test_rebuild_from_another_shell_executes_nothing_and_keeps_the_analysis_cach
     source = tmp_path / "tensorflow"
     shutil.copytree(FIXTURE_WORKSPACE, source, symlinks=True)
     profile = tmp_path / "team.toml"
-    profile.write_text(BAZEL_PROFILE)
+    profile.write_text(team_profile())
     env = users.shell(tmp_path, "ann")
     try:
         _build(source, profile, env)
@@ -80,7 +72,7 @@ def test_second_user_gets_only_remote_cache_hits(tmp_path, protocol):
     server.start()
     # The second user cannot enter pytest's 0700 temp dir: its files live in one of their own.
     base = Path(tempfile.mkdtemp(prefix="tfbuild-user2-", dir="/tmp"))
-    profile_text = BAZEL_PROFILE + f'[remote]\ncache = "{server.url}"\n'
+    profile_text = team_profile(server.url)
     try:
         first_src = tmp_path / "ann-checkout" / "tensorflow"
         shutil.copytree(FIXTURE_WORKSPACE, first_src, symlinks=True)
