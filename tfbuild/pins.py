@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from tfbuild import resources
 from tfbuild.errors import ConfigError
 
-PINS_FILE = Path(__file__).parent / "data" / "pins.toml"
+PINS_FILE = resources.data_file("pins.toml")
 
 
 @dataclass(frozen=True)

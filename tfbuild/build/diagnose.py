@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-SIGNATURES_FILE = Path(__file__).resolve().parents[1] / "data" / "signatures.toml"
+from tfbuild import resources
+
+SIGNATURES_FILE = resources.data_file("signatures.toml")
 
 
 @dataclass(frozen=True)

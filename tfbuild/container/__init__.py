@@ -12,16 +12,16 @@ from pathlib import Path
 
 import jinja2
 
-from tfbuild import console, paths
+from tfbuild import console, paths, resources
 from tfbuild.container.plan import (CONTAINER_CACHE, CONTAINER_DIST, CONTAINER_SOURCE,
                                     CONTAINER_TFBUILD, ImagePlan, container_overrides, plan)
 from tfbuild.errors import ToolMissingError
 from tfbuild.files import write_if_changed
 from tfbuild.runner import Runner, quote
 from tfbuild.settings import ResolvedProfile, resolve
-from tfbuild.settings.resolve import PROFILES_DIR, PROJECT_ROOT
+from tfbuild.settings.resolve import PROFILES_DIR
 
-TEMPLATES = PROJECT_ROOT / "docker"
+TEMPLATES = resources.path("docker")
 
 
 def _env() -> jinja2.Environment:
@@ -101,6 +101,16 @@ def docker_build(profile_ref: str | None = None, *, overrides: Sequence[str] = (
     return 0
 
 
+def tfbuild_volume() -> list[str]:
+    """tfbuild's code for the image's PYTHONPATH (/opt/tfbuild): the whole checkout when run
+    from one (tfbuild/resources/ links into it), else the installed package, which carries its
+    files."""
+    root = resources.checkout_root()
+    if root is not None:
+        return ["--volume", f"{root}:{CONTAINER_TFBUILD}:ro"]
+    return ["--volume", f"{resources.package_dir()}:{CONTAINER_TFBUILD}/tfbuild:ro"]
+
+
 def run_argv(profile: ResolvedProfile, ctx: Context, *, source: Path, build_args: Sequence[str],
              overrides: Sequence[str] = ()) -> list[str]:
     """`docker run` of `invoke build` inside the image, the tree and tfbuild mounted; the
@@ -108,7 +118,7 @@ def run_argv(profile: ResolvedProfile, ctx: Context, *, source: Path, build_args
     dist = paths.expand(profile.settings.build.dist_dir)
     argv = ["docker", "run", "--rm", "--init", "--env", f"TFBUILD_STATE_DIR={CONTAINER_CACHE}/state",
             "--volume", f"{source}:{CONTAINER_SOURCE}",
-            "--volume", f"{PROJECT_ROOT}:{CONTAINER_TFBUILD}:ro",
+            *tfbuild_volume(),
             "--volume", f"tfbuild-cache-{profile.name}:{CONTAINER_CACHE}",
             "--volume", f"{dist}:{CONTAINER_DIST}"]
     if profile.settings.cuda.enabled:
@@ -117,8 +127,7 @@ def run_argv(profile: ResolvedProfile, ctx: Context, *, source: Path, build_args
     if profile.path and profile.path.parent != PROFILES_DIR:
         argv += ["--volume", f"{profile.path}:/opt/profile.toml:ro"]
         profile_arg = "/opt/profile.toml"
-    argv += [ctx.plan.image, "/opt/tfbuild-venv/bin/invoke", "--search-root", CONTAINER_TFBUILD,
-             "build", "--profile", profile_arg, "--source", CONTAINER_SOURCE]
+    argv += [ctx.plan.image, "/opt/tfbuild-venv/bin/python", "-m", "tfbuild", "build", "--profile", profile_arg, "--source", CONTAINER_SOURCE]
     for value in [*overrides, *container_overrides(ctx.plan)]:
         argv += ["--set", value]
     return argv + list(build_args)

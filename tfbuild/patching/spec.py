@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from tfbuild.settings.resolve import PROJECT_ROOT
+from tfbuild import resources
 
-PATCHES_DIR = PROJECT_ROOT / "patches"
+PATCHES_DIR = resources.path("patches")
 
 
 @dataclass(frozen=True)

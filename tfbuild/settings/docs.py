@@ -11,7 +11,8 @@ import tomllib
 
 from tfbuild.settings.model import key_specs, type_name
 from tfbuild.settings.report import format_value
-from tfbuild.settings.resolve import DEFAULTS_FILE, ENV_PREFIX, PROJECT_ROOT
+from tfbuild import resources
+from tfbuild.settings.resolve import DEFAULTS_FILE, ENV_PREFIX
 
 START, END = "<!-- profile-keys:start -->", "<!-- profile-keys:end -->"
 
@@ -35,7 +36,10 @@ def refreshed(readme: str) -> str:
 
 if __name__ == "__main__":
     if "--write" in sys.argv:
-        path = PROJECT_ROOT / "README.md"
+        root = resources.checkout_root()
+        if root is None:
+            sys.exit("--write refreshes the checkout's README.md; run it from a tfbuild checkout")
+        path = root / "README.md"
         path.write_text(refreshed(path.read_text()))
     else:
         print(table())

@@ -16,15 +16,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfbuild import resources
 from tfbuild.errors import ConfigError
 from tfbuild.pathcheck import read_text, readable_file
 from tfbuild.settings.model import SECTIONS, Settings, key_specs
 from tfbuild.settings.validate import validate
 from tfbuild.settings.values import check_value, parse_text, suggest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULTS_FILE = Path(__file__).resolve().parents[1] / "data" / "defaults.toml"
-PROFILES_DIR = PROJECT_ROOT / "profiles"
+DEFAULTS_FILE = resources.data_file("defaults.toml")
+PROFILES_DIR = resources.path("profiles")
 DEFAULT_PROFILE = "cpu"
 ENV_PREFIX = "TFBUILD_"
 # TFBUILD_* variables that are not settings.
@@ -295,6 +295,6 @@ def _build(values: Mapping[str, object]) -> Settings:
 
 def _display(path: Path) -> str:
     try:
-        return str(path.relative_to(PROJECT_ROOT))
+        return str(path.relative_to(PROFILES_DIR.parent))
     except ValueError:
         return str(path)

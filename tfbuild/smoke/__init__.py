@@ -21,7 +21,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from tfbuild import console, environment, pathcheck, paths, sums
+from tfbuild import console, environment, pathcheck, paths, resources, sums
 from tfbuild.discovery import system
 from tfbuild.discovery.programs import which
 from tfbuild.errors import ConfigError, SmokeTestFailed, TfbuildError, ToolMissingError
@@ -30,7 +30,7 @@ from tfbuild.runner import Runner, tail
 from tfbuild.settings import ResolvedProfile, resolve
 from tfbuild.smoke import checks
 
-RESOURCES = Path(__file__).resolve().parent / "resources"
+RESOURCES = resources.package_dir() / "smoke" / "resources"
 MIN_ACCURACY = 0.90
 TF_DISTRIBUTIONS = {"tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel",
                     "tensorflow-macos", "tf-nightly", "tf-nightly-cpu", "intel-tensorflow"}
