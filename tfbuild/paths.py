@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from tfbuild.settings.model import Settings
@@ -19,15 +20,51 @@ def expand(value: str) -> Path:
     return Path(os.path.abspath(Path(value).expanduser()))
 
 
-def source_dir(settings: Settings, override: str | Path | None = None) -> Path:
-    """The TF tree: --source DIR, else tensorflow.source_dir (validated on resolve)."""
-    if override is not None and any(c.isspace() for c in str(override)):
+# What makes a directory a TensorFlow tree (configure and doctor check the same three).
+TF_TREE_MARKERS = ("WORKSPACE", "configure.py", "tensorflow/core/public/version.h")
+
+
+def is_tf_tree(path: Path) -> bool:
+    return all((path / marker).exists() for marker in TF_TREE_MARKERS)
+
+
+@dataclass(frozen=True)
+class SourceChoice:
+    """The TensorFlow tree a task works on, and why that one."""
+
+    path: Path
+    reason: str
+
+
+def choose_source(settings: Settings, override: str | Path | None = None,
+                  cwd: Path | None = None) -> SourceChoice:
+    """--source, else the current directory when it is a TensorFlow tree, else the profile's
+    tensorflow.source_dir: standing in a TF checkout, `tfbuild build` builds that checkout."""
+    if override:
+        _refuse_spaces(f"--source {str(override)!r}", override)
+        return SourceChoice(expand(str(override)), "--source")
+    here = Path(os.getcwd()) if cwd is None else cwd
+    if is_tf_tree(here):
+        _refuse_spaces(f"the current directory {str(here)!r}", here)
+        return SourceChoice(here, "the current directory, a TensorFlow tree")
+    # tensorflow.source_dir is validated on resolve.
+    return SourceChoice(expand(settings.tensorflow.source_dir),
+                        "tensorflow.source_dir: no --source, and the current directory is no "
+                        "TensorFlow tree")
+
+
+def _refuse_spaces(what: str, path: str | Path) -> None:
+    if any(c.isspace() for c in str(path)):
         from tfbuild.errors import ConfigError
 
-        raise ConfigError(f"--source {str(override)!r} contains white space: Bazel does not work "
-                          "from paths containing spaces",
+        raise ConfigError(f"{what} contains white space: Bazel does not work from paths "
+                          "containing spaces",
                           hint="move the tree to a path without spaces (or link one there)")
-    return expand(str(override) if override else settings.tensorflow.source_dir)
+
+
+def source_dir(settings: Settings, override: str | Path | None = None) -> Path:
+    """The TF tree: see choose_source."""
+    return choose_source(settings, override).path
 
 
 def output_user_root(settings: Settings) -> Path:

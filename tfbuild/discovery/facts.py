@@ -132,6 +132,7 @@ class Source:
     bazelversion: str | None = None
     git_commit: str | None = None
     git_describe: str | None = None
+    chosen_by: str = ""  # why this tree: --source, the current directory, tensorflow.source_dir
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,10 +22,13 @@ def diagnose(profile: ResolvedProfile, *, source: str | Path | None = None,
              probe_cache: bool = True) -> tuple[Facts, list[Check]]:
     """Discover and check. `probe_cache`: reuse (and update) remembered probe results in the
     state root (False for dry runs, which write nothing)."""
-    source_dir = paths.source_dir(profile.settings, source)
-    facts = discover(profile.settings, source_dir=source_dir, runner=runner or Runner(echo=False),
+    choice = paths.choose_source(profile.settings, source)
+    facts = discover(profile.settings, source_dir=choice.path, runner=runner or Runner(echo=False),
                      network_probes=network,
                      cache=paths.state_root() / PROBE_CACHE if probe_cache else None)
+    if facts.source is not None:
+        facts = dataclasses.replace(facts, source=dataclasses.replace(facts.source,
+                                                                      chosen_by=choice.reason))
     return facts, run_checks(profile.settings, facts)
 
 

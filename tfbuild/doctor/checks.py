@@ -457,17 +457,18 @@ def check_source(ctx: Context) -> Iterable[Check]:
     if src is None:
         return
     expected = f"TensorFlow {tf.version} source tree"
+    where = f"{src.path} (taken from {src.chosen_by})" if src.chosen_by else src.path
     if not src.exists:
-        yield Check("source", WARN, f"{src.path} does not exist", expected,
+        yield Check("source", WARN, f"{where} does not exist", expected,
                     "run `invoke source` to clone it, or pass --source DIR / set "
                     "tensorflow.source_dir")
         return
     if not src.is_tf_tree:
-        yield Check("source", FAIL, f"{src.path} is not a TensorFlow tree (no WORKSPACE, "
+        yield Check("source", FAIL, f"{where} is not a TensorFlow tree (no WORKSPACE, "
                     "configure.py and tensorflow/core/public/version.h)", expected,
                     "pass --source DIR of a TensorFlow checkout", blocking=True)
         return
-    found = f"{src.path}: TF {src.tf_version}, .bazelversion {src.bazelversion}"
+    found = f"{where}: TF {src.tf_version}, .bazelversion {src.bazelversion}"
     if src.git_commit:
         found += f", commit {src.git_commit[:12]} ({src.git_describe})"
     if src.tf_version != tf.version:
