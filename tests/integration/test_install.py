@@ -113,3 +113,10 @@ def test_docker_build_dry_run_renders_the_shipped_dockerfile(installed):
     context = Path(installed["env"]["XDG_CACHE_HOME"]) / "tfbuild" / "docker" / "a100"
     assert "FROM " in (context / "Dockerfile").read_text()
     assert (context / "install_cuda_redist.py").is_file()
+
+
+def test_doctor_standing_in_a_tf_tree_takes_it_and_says_so(installed, tf_tree):
+    source, profile = tf_tree
+    proc = tfbuild(installed, "doctor", "--offline", "--json", "--profile", profile, cwd=source)
+    row = {c["id"]: c for c in json.loads(proc.stdout)["checks"]}["source"]
+    assert row["found"].startswith(f"{source} (taken from the current directory")
