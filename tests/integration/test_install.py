@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -26,9 +27,15 @@ def installed(tmp_path_factory) -> dict:
     a plain path line in a .pth (not processed as a site dir, so the checkout's editable
     install stays out of it)."""
     base = tmp_path_factory.mktemp("install")
+    # A copy of the checkout: setuptools' build/ directory would otherwise stay in the checkout
+    # and carry modules deleted since into later wheels.
+    tree = base / "tfbuild-src"
+    top_level = {".git", ".venv", ".cache", "build", "dist", "tfbuild.egg-info", ".pytest_cache"}
+    shutil.copytree(ROOT, tree, symlinks=True, ignore=lambda d, names: [
+        n for n in names if n == "__pycache__" or (Path(d) == ROOT and n in top_level)])
     wheels = base / "wheels"
     proc = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels),
-                str(ROOT)])
+                str(tree)])
     assert proc.returncode == 0, proc.stderr
     (wheel,) = wheels.glob("tfbuild-*.whl")
     venv = base / "venv"
