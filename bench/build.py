@@ -9,7 +9,7 @@
    shell with another PATH, LD_LIBRARY_PATH, PYTHONPATH and TMPDIR (goal 0), and the remote
    cache hit rate of a second Unix user with its own HOME, checkout, output root, state dir,
    venv and PATH (goal 100%).
-2. The log pipeline (tfbuild.build.progress.LogPipeline) in lines per second on a large
+2. The log pipeline (tfbuild.building.progress.LogPipeline) in lines per second on a large
    synthetic Bazel log, in-process and end to end through the runner reading `cat`'s pipe,
    against a bare read-and-write loop and against `cat` alone. It must keep up with any Bazel
    output: at least 500k lines/s.
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import INVOKE, ROOT, report, time_command  # noqa: E402
 
 from tests.helpers.profiles import local_bazel_profile, team_profile  # noqa: E402
-from tfbuild.build.progress import LogPipeline  # noqa: E402
+from tfbuild.building.progress import LogPipeline  # noqa: E402
 from tfbuild.runner import Runner  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "tfshaped"

@@ -144,7 +144,7 @@ def build(c, profile=None, source=None, set=None, dry_run=False, jobs=None, baze
 
     Artifacts come with SHA256SUMS and manifest.json; the raw Bazel log is in the state dir.
     """
-    from tfbuild.build import build as run
+    from tfbuild.building import build as run
 
     _call(run, profile, source=source, overrides=set or [], dry=dry_run,
           jobs=_int_flag("--jobs", jobs, 0) or None, bazel_opts=bazel_opt or [],
@@ -154,7 +154,7 @@ def build(c, profile=None, source=None, set=None, dry_run=False, jobs=None, baze
 @task(help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP}, iterable=["set"])
 def source(c, profile=None, source=None, set=None):
     """Shallow-clone TensorFlow at the profile's git ref into the source directory."""
-    from tfbuild.build.source import clone_command
+    from tfbuild.building.source import clone_command
 
     _call(clone_command, profile, source=source, overrides=set or [])
 
@@ -165,7 +165,7 @@ def source(c, profile=None, source=None, set=None):
       positional=["other"])
 def manifest(c, diff, other, show_run=False):
     """Compare two builds' manifests: invoke manifest --diff A B."""
-    from tfbuild.build.manifest import diff_command
+    from tfbuild.building.manifest import diff_command
 
     _call(diff_command, diff, other, include_run=show_run)
 

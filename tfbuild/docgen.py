@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tfbuild import resources
-from tfbuild.build.diagnose import SIGNATURES_FILE
+from tfbuild.building.diagnose import SIGNATURES_FILE
 from tfbuild.settings.docs import table as profile_keys
 
 CHECKS_FILE = resources.data_file("checks.toml")

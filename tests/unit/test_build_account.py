@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from tfbuild.build import account as acc
+from tfbuild.building import account as acc
 from tfbuild.runner import SECRET_NAME
 
 
@@ -285,7 +285,7 @@ def test_redacting_a_line_that_is_not_json_still_masks_the_secrets():
 def test_run_files_sit_beside_the_log_and_keep_only_the_masked_bep(tmp_path):
     import gzip
 
-    from tfbuild.build.account_files import RunFiles
+    from tfbuild.building.account_files import RunFiles
 
     files = RunFiles.beside(tmp_path / "build-20260101-120000.log")
     assert files.bep.name == "build-20260101-120000.bep.json"
@@ -306,7 +306,7 @@ def test_run_files_sit_beside_the_log_and_keep_only_the_masked_bep(tmp_path):
 
 
 def test_missing_run_files_are_problems_not_errors(tmp_path):
-    from tfbuild.build.account_files import RunFiles
+    from tfbuild.building.account_files import RunFiles
 
     files = RunFiles.beside(tmp_path / "build-x.log")
     files.keep_bep([])  # Bazel wrote nothing (e.g. a --bazel-opt overrode the flag)
@@ -320,7 +320,7 @@ def test_missing_run_files_are_problems_not_errors(tmp_path):
 def test_run_options_come_first_and_are_not_recorded():
     import dataclasses
 
-    from tfbuild.build.command import BuildRequest, plan_command
+    from tfbuild.building.command import BuildRequest, plan_command
     from tfbuild.settings import resolve
 
     settings = resolve("cpu", env={}).settings

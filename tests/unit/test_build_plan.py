@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from tfbuild.build.command import BuildRequest, fetch_rules_python, plan_command
-from tfbuild.build.manifest import diff, flatten
-from tfbuild.build.progress import LogPipeline, parse_processes
+from tfbuild.building.command import BuildRequest, fetch_rules_python, plan_command
+from tfbuild.building.manifest import diff, flatten
+from tfbuild.building.progress import LogPipeline, parse_processes
 from tfbuild.errors import ConfigError
 from tfbuild.settings import resolve
 
@@ -31,7 +31,7 @@ def test_the_notes_command_shape():
 
 
 def test_the_users_bazelrc_is_not_read_and_the_system_rc_is_recorded(tmp_path):
-    from tfbuild.build.rcfiles import system_rc_files
+    from tfbuild.building.rcfiles import system_rc_files
 
     assert "--nohome_rc" in plan().startup and "--nosystem_rc" not in plan().startup
     (tmp_path / "bazelrc").write_text("startup --install_base=/usr/share/bazel\n")
@@ -171,7 +171,7 @@ def test_manifest_diff_groups_and_ignores_the_run():
 
 
 def test_an_error_far_from_the_end_is_still_diagnosed():
-    from tfbuild.build.diagnose import diagnose
+    from tfbuild.building.diagnose import diagnose
 
     pipe = LogPipeline(io.StringIO())
     pipe.feed("ERROR: /src/tensorflow/core/kernels/BUILD:10:1: Compiling conv_ops.cc failed\n")
@@ -182,7 +182,7 @@ def test_an_error_far_from_the_end_is_still_diagnosed():
 
 
 def test_bazel_bin_is_asked_with_the_builds_options():
-    from tfbuild.build.command import info_command
+    from tfbuild.building.command import info_command
 
     cmd = plan()
     info = info_command(cmd, "bazel-bin").argv(with_secrets=False)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from tfbuild.build.diagnose import diagnose, error_tail, signatures
+from tfbuild.building.diagnose import diagnose, error_tail, signatures
 
 LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
 

@@ -8,14 +8,14 @@ FETCH_PREFIX "    Fetching " + url + "; " + progress + " <N>s"; .../downloader/
 DownloadProgressEvent.java getProgress() words the progress "10.1 MiB (20.2%)" or
 "10.1 MiB (10,590,000B)"), and the Loading/Analyzing lines as Debian's Bazel 4.2.3 printed them
 here with --curses=no. With --curses=no UiEventHandler passes shortVersion = !cursorControl, so
-the Fetching lines only come with a terminal; tfbuild.build.fetchwatch covers that case.
+the Fetching lines only come with a terminal; tfbuild.building.fetchwatch covers that case.
 """
 
 import io
 import os
 
-from tfbuild.build.fetchwatch import OutputBaseWatcher
-from tfbuild.build.progress import BuildSummary, LogPipeline, PlainProgress, parse_size
+from tfbuild.building.fetchwatch import OutputBaseWatcher
+from tfbuild.building.progress import BuildSummary, LogPipeline, PlainProgress, parse_size
 
 BAZEL_4_2_3 = [  # captured from Bazel 4.2.3, --color=no --curses=no, during a slow download
     "Loading: \n",

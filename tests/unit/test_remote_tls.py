@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tfbuild.build.command import BuildRequest, plan_command
+from tfbuild.building.command import BuildRequest, plan_command
 from tfbuild.discovery.remote import tls_files
 from tfbuild.discovery.remote import endpoint
 from tfbuild.errors import ConfigError
@@ -109,7 +109,7 @@ def test_endpoint(url, parts):
 
 
 def test_crash_lines_come_from_the_last_command_in_java_log(tmp_path):
-    from tfbuild.build.diagnose import crash_lines, diagnose
+    from tfbuild.building.diagnose import crash_lines, diagnose
 
     (tmp_path / "java.log").write_text(
         "261127 16:06:35:I 20 [com.google.devtools.build.lib.server.GrpcServerImpl.executeCommand] [build]\n"
@@ -190,7 +190,7 @@ def _facts(source="dpkg", tcnative=""):
 
 
 def test_debian_bazel_gets_netty_tcnative_for_grpcs(tmp_path, monkeypatch):
-    from tfbuild.build.remote import with_tls_provider
+    from tfbuild.building.remote import with_tls_provider
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     lib = tmp_path / "libnetty-tcnative.so"
@@ -207,7 +207,7 @@ def test_debian_bazel_gets_netty_tcnative_for_grpcs(tmp_path, monkeypatch):
 
 
 def test_debian_bazel_without_netty_tcnative_is_refused_for_grpcs():
-    from tfbuild.build.remote import with_tls_provider
+    from tfbuild.building.remote import with_tls_provider
     from tfbuild.errors import ToolMissingError
 
     with pytest.raises(ToolMissingError) as err:
@@ -218,7 +218,7 @@ def test_debian_bazel_without_netty_tcnative_is_refused_for_grpcs():
 @pytest.mark.parametrize("url, source", [("grpc://c:1", "dpkg"), ("grpcs://c:1", "binary"),
                                          ("https://c:1", "dpkg")])
 def test_tls_provider_only_for_grpcs_with_debians_bazel(url, source):
-    from tfbuild.build.remote import with_tls_provider
+    from tfbuild.building.remote import with_tls_provider
 
     request = BuildRequest()
     assert with_tls_provider(settings(f"remote.cache={url}"), request, _facts(source)) is request

@@ -1,5 +1,5 @@
 from tfbuild import sizing
-from tfbuild.build.command import BuildRequest, plan_command
+from tfbuild.building.command import BuildRequest, plan_command
 from tfbuild.discovery.facts import Machine
 from tfbuild.settings import resolve
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tfbuild import sums
-from tfbuild.build import manifest
+from tfbuild.building import manifest
 from tfbuild.errors import PreconditionError
 
 WHEEL = "tensorflow-2.18.1-cp311-cp311-linux_x86_64.whl"

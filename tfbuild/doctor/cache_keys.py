@@ -16,7 +16,7 @@ EXPECTED = "no value in Bazel's action keys under a home, venv, temp, state or c
 
 def planned_inputs(ctx: Context) -> list[cachekeys.KeyInput]:
     """What configure would write and build would pass, as key inputs."""
-    from tfbuild.build.command import BuildRequest, plan_command
+    from tfbuild.building.command import BuildRequest, plan_command
     from tfbuild.configure import rcfile
     from tfbuild.configure.plan import plan
     from tfbuild.environment import BuildEnvironment

@@ -182,9 +182,9 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
     configs and repo_env (configure and the download-mirror patch first, as `invoke build`
     does), plus the store's --distdir."""
     from tfbuild import environment, patching
-    from tfbuild.build import _jobs, _pip_patch_wanted, _prepare_pip_mirror, _tls_provider
-    from tfbuild.build.command import BuildRequest, plan_command
-    from tfbuild.build.lock import build_lock
+    from tfbuild.building import _jobs, _pip_patch_wanted, _prepare_pip_mirror, _tls_provider
+    from tfbuild.building.command import BuildRequest, plan_command
+    from tfbuild.building.lock import build_lock
     from tfbuild.configure import blocking_failures, run_configure
 
     settings = profile.settings

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tfbuild import paths
-from tfbuild.build.command import BuildRequest, remote_options
+from tfbuild.building.command import BuildRequest, remote_options
 from tfbuild.discovery import remote as net
 from tfbuild.discovery import tlsnative
 from tfbuild.discovery.facts import Facts

@@ -24,7 +24,7 @@ PROCESSES = re.compile(r"^INFO: (\d+) process(?:es)?: (.*)\.$")
 # DownloadProgressEvent.getProgress() words it ("10.1 MiB (20.2%)", "10.1 MiB (10,590,000B)"),
 # but only when Bazel controls the cursor: with --curses=no (what tfbuild passes, so that the
 # log stays plain text) it writes the short version without them, so tfbuild also watches the
-# output base while Bazel fetches (tfbuild.build.fetchwatch).
+# output base while Bazel fetches (tfbuild.building.fetchwatch).
 PHASES = {"Loading:": "loading", "Analyzing:": "analyzing"}
 FETCHING = "    Fetching "
 LOADING_DETAIL = "    currently loading: "

@@ -18,18 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfbuild import cachekeys, console, environment, paths, patching, sizing, space
-from tfbuild.build import account as account_mod
-from tfbuild.build import artifacts as artifacts_mod
-from tfbuild.build import manifest as manifest_mod
-from tfbuild.build.account_files import RunFiles
-from tfbuild.build import rcfiles
-from tfbuild.build.command import (BazelCommand, BuildRequest, fetch_rules_python, info_command,
+from tfbuild.building import account as account_mod
+from tfbuild.building import artifacts as artifacts_mod
+from tfbuild.building import manifest as manifest_mod
+from tfbuild.building.account_files import RunFiles
+from tfbuild.building import rcfiles
+from tfbuild.building.command import (BazelCommand, BuildRequest, fetch_rules_python, info_command,
                                    plan_command)
-from tfbuild.build.diagnose import crash_lines, diagnose, error_tail
-from tfbuild.build.fetchwatch import FetchState, FetchWatch
-from tfbuild.build.lock import build_lock
-from tfbuild.build.progress import BuildSummary, LogPipeline, PlainProgress
-from tfbuild.build.source import clone
+from tfbuild.building.diagnose import crash_lines, diagnose, error_tail
+from tfbuild.building.fetchwatch import FetchState, FetchWatch
+from tfbuild.building.lock import build_lock
+from tfbuild.building.progress import BuildSummary, LogPipeline, PlainProgress
+from tfbuild.building.source import clone
 from tfbuild.configure import ConfigureResult, refuse_if_blocked, run_configure
 from tfbuild.downloads import downloader_config
 from tfbuild.errors import BuildFailed, CommandError, Interrupted, PatchError, PreconditionError
@@ -286,7 +286,7 @@ def _check_remote(settings, request: BuildRequest) -> None:
     imported only when a remote is configured, to keep a no-op build fast."""
     if request.remote_cache or (request.remote_cache is None and settings.remote.cache) \
             or settings.remote.executor:
-        from tfbuild.build.remote import preflight
+        from tfbuild.building.remote import preflight
 
         preflight(settings, request, _environ())
 
@@ -297,7 +297,7 @@ def _tls_provider(settings, request: BuildRequest, cfg: ConfigureResult, *,
     if not any(u.startswith("grpcs://") for u in (
             request.remote_cache or "", settings.remote.cache, settings.remote.executor)):
         return request
-    from tfbuild.build.remote import with_tls_provider
+    from tfbuild.building.remote import with_tls_provider
 
     return with_tls_provider(settings, request, cfg.facts, install=install)
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfbuild.build import account
+from tfbuild.building import account
 from tfbuild.files import atomic_write
 from tfbuild.runner import SECRET_NAME
 
