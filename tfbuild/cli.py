@@ -118,7 +118,7 @@ ns.add_task(configure)
 )
 def patch(c, profile=None, source=None, set=None, check=False, revert=False):
     """Apply, check or revert the download-mirror, pip-mirror and local-CUDA fixes."""
-    from tfbuild.patching.report import patch as run
+    from tfbuild.patching import patch as run
 
     _call(run, profile, source=source, overrides=set or [], check_only=check, undo=revert)
 
