@@ -51,7 +51,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "doctor-checks": doctor_checks,
     "error-signatures": error_signatures,
 }
-MARKER = re.compile(r"(<!-- ([a-z-]+):start -->\n).*?(\n<!-- \2:end -->)", re.DOTALL)
+MARKER = re.compile(r"(<!-- ([a-z-]+):start -->\n)(?:.*?\n)?(<!-- \2:end -->)", re.DOTALL)
 
 
 def refreshed(text: str) -> str:
@@ -60,7 +60,7 @@ def refreshed(text: str) -> str:
         name = match.group(2)
         if name not in TABLES:
             return match.group(0)
-        return f"{match.group(1)}{TABLES[name]()}{match.group(3)}"
+        return f"{match.group(1)}{TABLES[name]()}\n{match.group(3)}"
 
     return MARKER.sub(replace, text)
 

@@ -48,3 +48,31 @@ def test_every_signature_is_a_row_of_the_error_table():
     data = tomllib.loads(docgen.SIGNATURES_FILE.read_text())["signature"]
     table = docgen.error_signatures()
     assert all(f"| `{sig['id']}` |" in table for sig in data)
+
+
+def test_every_generated_table_is_current():
+    stale = [p.name for p in docgen.documents(ROOT) if p.read_text() != docgen.refreshed(p.read_text())]
+    assert not stale, f"stale generated tables in {stale}: run python -m tfbuild.docgen --write"
+
+
+def test_every_generated_table_has_exactly_one_place():
+    places = [name for p in docgen.documents(ROOT) for name in docgen.tables_in(p.read_text())]
+    assert sorted(places) == sorted(docgen.TABLES)
+
+
+README_LIMIT = 15_000
+
+
+def test_readme_is_a_page():
+    size = len((ROOT / "README.md").read_text())
+    assert size <= README_LIMIT, (f"README.md has {size} characters, over {README_LIMIT}: move "
+                                  "reference material to docs/")
+
+
+def test_readme_links_reach_existing_pages():
+    text = (ROOT / "README.md").read_text()
+    for doc in docgen.documents(ROOT):
+        text += doc.read_text()
+    targets = set(re.findall(r"\]\(((?:docs/)?[a-z-]+\.md)(?:#[^)]*)?\)", text))
+    missing = [t for t in targets if not ((ROOT / t).is_file() or (ROOT / "docs" / t).is_file())]
+    assert targets and not missing, missing

@@ -1,7 +1,8 @@
-"""The README's profile-key table, generated from the settings model and the packaged defaults.
+"""The profile-key table of docs/profiles.md, generated from the settings model and the
+packaged defaults.
 
     python -m tfbuild.settings.docs          # print the table
-    python -m tfbuild.settings.docs --write  # refresh it in README.md between the markers
+    python -m tfbuild.settings.docs --write  # refresh every generated table (tfbuild.docgen)
 """
 
 from __future__ import annotations
@@ -11,10 +12,7 @@ import tomllib
 
 from tfbuild.settings.model import key_specs, type_name
 from tfbuild.settings.report import format_value
-from tfbuild import resources
 from tfbuild.settings.resolve import DEFAULTS_FILE, ENV_PREFIX
-
-START, END = "<!-- profile-keys:start -->", "<!-- profile-keys:end -->"
 
 
 def table() -> str:
@@ -28,18 +26,9 @@ def table() -> str:
     return "\n".join(lines)
 
 
-def refreshed(readme: str) -> str:
-    head, _, rest = readme.partition(START)
-    _, _, tail = rest.partition(END)
-    return f"{head}{START}\n{table()}\n{END}{tail}"
-
-
 if __name__ == "__main__":
     if "--write" in sys.argv:
-        root = resources.checkout_root()
-        if root is None:
-            sys.exit("--write refreshes the checkout's README.md; run it from a tfbuild checkout")
-        path = root / "README.md"
-        path.write_text(refreshed(path.read_text()))
-    else:
-        print(table())
+        from tfbuild import docgen
+
+        sys.exit(docgen.main(["--write"]))
+    print(table())

@@ -1,7 +1,7 @@
 """The settings model: typed, immutable, one docstring per key.
 
 Defaults live in tfbuild/data/defaults.toml (every key must be there; a test checks it), so the
-model holds no default values: one place for each fact. The README's profile-key table is
+model holds no default values: one place for each fact. The profile-key table (docs/profiles.md) is
 generated from this model (`python -m tfbuild.settings.docs`), and a test fails when it is stale.
 """
 
