@@ -54,5 +54,5 @@ def check_cache_keys(ctx: Context) -> Iterable[Check]:
     yield Check(ROW, WARN, f"{len(actions)} of {n_action} action-key values are user- or "
                 "machine-specific: " + "; ".join(f.text for f in actions) + repo_note, EXPECTED,
                 f"a teammate's build (or yours from another checkout or shell) misses the cache: "
-                f"point {', '.join(keys)} at paths every machine shares (see README, "
+                f"point {', '.join(keys)} at paths every machine shares (see docs/team.md, "
                 "\"Sharing builds with a team\")")
