@@ -44,6 +44,9 @@ def _isolate(request, monkeypatch, tmp_path_factory):
     no processes, no network."""
     import os
 
+    from tfbuild import secrets
+
+    secrets.forget_all()  # secrets registered by one test are not another's
     for name in list(os.environ):
         if name.startswith("TFBUILD_"):
             monkeypatch.delenv(name)

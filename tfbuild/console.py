@@ -7,6 +7,7 @@ stderr. Other modules call these functions and never import Rich's Console thems
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,15 +20,14 @@ from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progre
                            TextColumn, TimeElapsedColumn, TransferSpeedColumn)
 from rich.table import Table
 
+from tfbuild import secrets
+
 _out: Console | None = None
 _err: Console | None = None
 
 
 def _make(stream) -> Console:
-    is_tty = stream.isatty() and os.environ.get("TERM") != "dumb"
-    force = os.environ.get("TFBUILD_COLOR")
-    if force is not None:
-        is_tty = force not in ("0", "", "no", "false")
+    is_tty = _color_wanted(stream.isatty() and os.environ.get("TERM") != "dumb")
     return Console(
         file=stream,
         force_terminal=is_tty,
@@ -36,6 +36,36 @@ def _make(stream) -> Console:
         soft_wrap=not is_tty,
         width=None if is_tty else 200,
     )
+
+
+# C0 controls but tab and newline, DEL, C1 controls, and the bidi overrides and isolates that
+# reorder what a terminal shows (the "Trojan Source" characters).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: str) -> str:
+    """What any output of tfbuild shows: secrets masked (secrets.mask), and characters that
+    would drive the terminal (escape sequences, bidi overrides) shown as escapes instead."""
+    text = secrets.mask(str(text))
+    if _UNSAFE.search(text):
+        text = _UNSAFE.sub(lambda m: repr(m.group())[1:-1], text)
+    return text
+
+
+def _color_wanted(is_tty: bool) -> bool:
+    force = os.environ.get("TFBUILD_COLOR")
+    if force is None:
+        return is_tty
+    value = force.strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    return is_tty  # refused by the command line (cli.check_environment) before any task runs
+
+
+TRUE_WORDS = ("1", "yes", "true", "on", "always")
+FALSE_WORDS = ("0", "", "no", "false", "off", "never")
 
 
 def out() -> Console:
@@ -57,50 +87,67 @@ def is_interactive() -> bool:
 
 
 def info(message: str) -> None:
-    out().print(escape(message))
+    out().print(escape(clean(message)))
 
 
 def plain(message: str) -> None:
     """Print text as is, no markup and no wrapping (commands, diffs, JSON)."""
+    message = clean(message)
     stream = out().file
     stream.write(message if message.endswith("\n") else message + "\n")
     stream.flush()
 
 
 def step(message: str) -> None:
-    out().print(f"[bold cyan]==>[/] {escape(message)}")
+    out().print(f"[bold cyan]==>[/] {escape(clean(message))}")
 
 
 def note(message: str) -> None:
-    out().print(f"[dim]{escape(message)}[/]")
+    out().print(f"[dim]{escape(clean(message))}[/]")
 
 
 def success(message: str) -> None:
-    out().print(f"[bold green]ok[/] {escape(message)}")
+    out().print(f"[bold green]ok[/] {escape(clean(message))}")
 
 
 def warn(message: str) -> None:
-    err().print(f"[bold yellow]warning:[/] {escape(message)}")
+    err().print(f"[bold yellow]warning:[/] {escape(clean(message))}")
 
 
 def error(message: str) -> None:
-    err().print(f"[bold red]error:[/] {escape(message)}")
+    err().print(f"[bold red]error:[/] {escape(clean(shorten_lines(message)))}")
+
+
+def raw_error_line(line: str) -> None:
+    """A line of another program's error output (Bazel's ERROR lines), as it is, cleaned."""
+    err().print(clean(line), markup=False, highlight=False)
+
+
+MAX_LINE = 2000
+
+
+def shorten_lines(message: str, limit: int = MAX_LINE) -> str:
+    """An error message whose lines are each at most `limit` characters: a 10 MB value a user
+    passed is named by its start, not echoed whole."""
+    return "\n".join(line if len(line) <= limit else
+                     f"{line[:limit]}... ({len(line) - limit} more characters)"
+                     for line in message.split("\n"))
 
 
 def command(argv_text: str) -> None:
     """Echo a command about to run, cibuildwheel style: `+ cmd`."""
-    out().print(f"[dim]+ {escape(argv_text)}[/]", soft_wrap=True)
+    out().print(f"[dim]+ {escape(clean(argv_text))}[/]", soft_wrap=True)
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]],
           styles: Sequence[str | None] | None = None) -> None:
-    t = Table(title=title or None, show_lines=False, title_justify="left",
+    t = Table(title=clean(title) or None, show_lines=False, title_justify="left",
               box=box.HEAVY_HEAD if is_interactive() else box.ASCII2)
     for col in columns:
         t.add_column(col, overflow="fold")
     for i, row in enumerate(rows):
         style = styles[i] if styles else None
-        t.add_row(*[escape(cell) for cell in row], style=style)
+        t.add_row(*[escape(clean(cell)) for cell in row], style=style)
     out().print(t)
 
 
@@ -130,7 +177,7 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int, str], None] |
         task = progress.add_task(description, total=None, action="")
 
         def update(done: int, total: int, action: str) -> None:
-            progress.update(task, completed=done, total=total or None, action=action[:70])
+            progress.update(task, completed=done, total=total or None, action=clean(action)[:70])
 
         yield update
 

@@ -18,11 +18,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfbuild import console
+from tfbuild import console, secrets
 from tfbuild.errors import CommandError, Interrupted, ToolMissingError
+from tfbuild.secrets import MASK, SECRET_NAME  # noqa: F401 - re-exported for older callers
 
-SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|AUTH|HEADER|API_KEY|CREDENTIAL)", re.I)
-MASK = "***"
+# A child ended by one of these was stopped by the user (Ctrl-C reaches the whole process group,
+# a terminal closing sends SIGHUP): the command stops too, its result is never taken as a fact.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 @dataclass(frozen=True)
@@ -77,20 +79,22 @@ class Runner:
     """Runs programs. `echo=False` keeps probes quiet (they are still recorded)."""
 
     echo: bool = True
-    secrets: list[str] = field(default_factory=list)
     history: list[CommandRecord] = field(default_factory=list)
 
     # -- helpers -----------------------------------------------------------------------------
-    def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, MASK)
-        return text
+    @staticmethod
+    def add_secret(*values: str) -> None:
+        """Mask these values in everything tfbuild prints or writes from now on."""
+        secrets.register(*values)
+
+    @staticmethod
+    def mask(text: str) -> str:
+        return secrets.mask(text)
 
     def _masked_env(self, env: Mapping[str, str | None]) -> dict[str, str | None]:
         masked: dict[str, str | None] = {}
         for key, value in env.items():
-            if value is not None and SECRET_NAME.search(key):
+            if value is not None and secrets.secret_name(key):
                 masked[key] = MASK
             else:
                 masked[key] = None if value is None else self.mask(value)
@@ -171,9 +175,10 @@ class Runner:
                 hint=hint,
             ) from exc
         except KeyboardInterrupt as exc:
-            raise Interrupted(f"interrupted: {quote(argv)}") from exc
+            raise Interrupted(f"interrupted: {self.mask(quote(argv))}") from exc
         finally:
             self._record(argv, cwd, env, inherit_env, returncode, time.monotonic() - start)
+        stopped_by_user(proc.returncode, argv)
         result = Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr,
                         time.monotonic() - start)
         if check and proc.returncode != 0:
@@ -242,6 +247,15 @@ class Runner:
         finally:
             self._record(argv, cwd, env, inherit_env, returncode, time.monotonic() - start)
         return returncode
+
+
+def stopped_by_user(returncode: int | None, argv: Sequence[str]) -> None:
+    """Raise Interrupted when a child was ended by a stop signal: a probe killed by Ctrl-C must
+    abort the command, not become "version unknown" and a different rc file."""
+    if returncode is not None and returncode < 0 and -returncode in STOP_SIGNALS:
+        name = signal.Signals(-returncode).name
+        raise Interrupted(f"interrupted: {Path(str(argv[0])).name} was stopped by {name}",
+                          hint="run the command again; nothing was written after the stop")
 
 
 def _whole_lines(fd: int, size: int = 1 << 16):

@@ -9,12 +9,11 @@ runner name (bazelbuild/bazel#16043)."""
 
 import base64
 import json
-import re
 
 import pytest
 
 from tfbuild.building import account as acc
-from tfbuild.runner import SECRET_NAME
+from tfbuild import secrets
 
 
 def b64(text: str) -> str:
@@ -262,8 +261,8 @@ STARTED_SECRET = {"id": {"started": {}}, "started": {
 
 
 def test_bep_kept_without_secrets():
-    secrets = ["Authorization=Bearer tok-123", "Bearer tok-123"]
-    out = "\n".join(acc.redact_bep_line(line, secrets, SECRET_NAME)
+    secrets.register("Authorization=Bearer tok-123", "Bearer tok-123")
+    out = "\n".join(acc.redact_bep_line(line)
                     for line in bep(SECRET_EVENT, STARTED_SECRET))
     assert "tok-123" not in out and "ghp_abc" not in out
     options = json.loads(out.splitlines()[0])["structuredCommandLine"]["sections"][0][
@@ -278,7 +277,8 @@ def test_bep_kept_without_secrets():
 
 
 def test_redacting_a_line_that_is_not_json_still_masks_the_secrets():
-    assert acc.redact_bep_line('{"cut": "Bearer tok', ["tok"], re.compile("X")) == '{"cut": "Bearer ***'
+    secrets.register("tok-secret")
+    assert acc.redact_bep_line('{"cut": "tok-secret') == '{"cut": "***'
 
 
 # -- the files beside the log ----------------------------------------------------------------------
@@ -297,7 +297,8 @@ def test_run_files_sit_beside_the_log_and_keep_only_the_masked_bep(tmp_path):
                                            tool_logs("1 process: 1 linux-sandbox."))) + "\n")
     with gzip.open(files.profile, "wt") as handle:
         json.dump(PROFILE, handle)
-    files.keep_bep(["Authorization=Bearer tok-123"])
+    secrets.register("Authorization=Bearer tok-123")
+    files.keep_bep()
     assert not files.raw_dir.exists()
     assert "tok-123" not in files.bep.read_text()
     facts, profile, problems = files.read()
@@ -309,7 +310,7 @@ def test_missing_run_files_are_problems_not_errors(tmp_path):
     from tfbuild.building.account_files import RunFiles
 
     files = RunFiles.beside(tmp_path / "build-x.log")
-    files.keep_bep([])  # Bazel wrote nothing (e.g. a --bazel-opt overrode the flag)
+    files.keep_bep()  # Bazel wrote nothing (e.g. a --bazel-opt overrode the flag)
     assert not files.bep.exists()
     files.profile.write_bytes(b"not gzip")
     facts, profile, problems = files.read()

@@ -181,7 +181,9 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
             settings, src))
         cmd = plan_command(settings, request, bazel=_bazel_path(cfg),
                            jobs=_jobs(profile, request, cfg), env=_environ())
-        runner.secrets.extend(opt.split("=", 1)[1] for opt in cmd.secret_options)
+        for opt in cmd.secret_options:  # the header, and its value alone (as Bazel passes it on)
+            value = opt.split("=", 1)[1]
+            Runner.add_secret(value, value.partition("=")[2] or value.partition(":")[2].strip())
         env = environment.bazel_client_env(cfg.environment, cfg.facts)
         if _pip_patch_wanted(profile):
             t = time.monotonic()
@@ -198,7 +200,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
                                       src, env, log_path, runner, output_base,
                                       on_start=guard.start)
         finally:
-            run_files.keep_bep(_all_secrets(runner))
+            run_files.keep_bep()
         summary = pipeline.summary
         durations["bazel_s"] = time.monotonic() - t
         account, bep = _account(run_files, summary, cmd)
@@ -237,12 +239,6 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
                     f"({account_mod.summary_line(account)})")
     console.note(f"    manifest: {manifest_path}\n    log: {log_path}")
     return BuildResult(dist, manifest_path, log_path, summary, cmd)
-
-
-def _all_secrets(runner: Runner) -> list[str]:
-    """The runner's secrets and, for a `Name=value` header, the value alone (how it appears in
-    the environment variable Bazel's client passes on)."""
-    return [*runner.secrets, *(s.partition("=")[2] for s in runner.secrets if "=" in s)]
 
 
 def _account(run_files: RunFiles, summary: BuildSummary,
@@ -385,12 +381,12 @@ def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,
                 return
             shown.add(line)
             if line.startswith(("ERROR:", "FAILED:")):
-                console.err().print(line, markup=False, highlight=False)
+                console.raw_error_line(line)
             elif line.startswith(("INFO: Build", "INFO: Elapsed", "INFO: ")) and (
                     "process" in line or "Build" in line or "Elapsed" in line):
                 console.note(line)
 
-        pipeline = LogPipeline(log, mask=runner.mask if runner.secrets else None,
+        pipeline = LogPipeline(log, mask=runner.mask,
                                on_progress=on_progress,
                                on_notice=on_notice)
 

@@ -34,6 +34,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tfbuild import secrets
+
 INTERNAL = "internal"
 TOTAL = "total"
 REMOTE_HIT = "remote cache hit"
@@ -413,34 +415,12 @@ def lines(account: Account) -> list[str]:
 
 
 # -- keeping the BEP file without secrets ------------------------------------------------------------
-_ASSIGNMENT = re.compile(r"^(--)?(client_env=)?([A-Za-z_][\w.-]*)=(.*)$", re.S)
-
-
-def redact_bep_line(line: str, secrets: Sequence[str], secret_name: re.Pattern) -> str:
-    """One BEP event with every secret replaced by "***": the values of options and
-    environment variables whose name looks secret (`--client_env=API_TOKEN=...`,
-    `--remote_header=...`), and the given secret strings wherever they appear."""
+def redact_bep_line(line: str) -> str:
+    """One BEP event with every secret replaced by "***" (secrets.mask_data: the values of
+    options and environment variables whose name looks secret, `--client_env=API_TOKEN=...`,
+    `--remote_header=...`, URL credentials, and the registered secret strings)."""
     try:
         event = json.loads(line)
     except ValueError:
-        return _mask(line, secrets)
-
-    def clean(value):
-        if isinstance(value, str):
-            match = _ASSIGNMENT.match(value)
-            if match and secret_name.search(match.group(3)):
-                value = f"{match.group(1) or ''}{match.group(2) or ''}{match.group(3)}=***"
-            return _mask(value, secrets)
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        return value
-
-    return json.dumps(clean(event), separators=(",", ":"))
-
-
-def _mask(text: str, secrets: Sequence[str]) -> str:
-    for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+        return secrets.mask(line.rstrip("\n"))
+    return json.dumps(secrets.mask_data(event), separators=(",", ":"))

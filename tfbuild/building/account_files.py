@@ -14,13 +14,11 @@ import gzip
 import json
 import os
 import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tfbuild.building import account
 from tfbuild.files import atomic_write
-from tfbuild.runner import SECRET_NAME
 
 
 @dataclass(frozen=True)
@@ -45,12 +43,12 @@ class RunFiles:
         os.chmod(self.raw_dir, 0o700)
         return (f"--build_event_json_file={self.raw_bep}", f"--profile={self.profile}")
 
-    def keep_bep(self, secrets: Sequence[str]) -> None:
+    def keep_bep(self) -> None:
         """Write the masked BEP beside the log and remove Bazel's raw one."""
         try:
             if self.raw_bep.is_file():
                 with open(self.raw_bep, encoding="utf-8", errors="replace") as raw:
-                    text = "".join(account.redact_bep_line(line, secrets, SECRET_NAME) + "\n"
+                    text = "".join(account.redact_bep_line(line) + "\n"
                                    for line in raw if line.strip())
                 atomic_write(self.bep, text)
         finally:

@@ -82,9 +82,12 @@ def build_manifest(*, profile, settings, facts, patches: Iterable[dict], rc_sha2
 
 
 def write(path: Path, manifest: Mapping) -> None:
+    """Written atomically, every string through the one masker (secrets.mask_data)."""
+    from tfbuild import secrets
     from tfbuild.files import atomic_write
 
-    atomic_write(path, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    atomic_write(path, json.dumps(secrets.mask_data(dict(manifest)), indent=2, sort_keys=False)
+                 + "\n")
 
 
 def load(ref: str | Path) -> dict:

@@ -24,15 +24,19 @@ from tfbuild.settings.model import Settings
 # and returns what is wrong with it ("" when nothing) and, optionally, the fix.
 Rule = Callable[[object, Settings], "str | tuple[str, str]"]
 
-_VERSION3 = re.compile(r"^\d+\.\d+\.\d+$")
-_VERSION2 = re.compile(r"^\d+\.\d+$")
-_BAZEL_VERSION = re.compile(r"^\d+\.\d+\.\d+(?:[-.][A-Za-z0-9.]+)?$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_LABEL = re.compile(r"^@?[A-Za-z0-9_.~-]*//[^\s\"'\\]*$")
-_CONFIG = re.compile(r"^[A-Za-z0-9_.-]+$")
-_COMPONENT = re.compile(r"^[a-z0-9_]+$")
-_DIGEST = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
+_VERSION3 = re.compile(r"^\d+\.\d+\.\d+\Z")
+_VERSION2 = re.compile(r"^\d+\.\d+\Z")
+_BAZEL_VERSION = re.compile(r"^\d+\.\d+\.\d+(?:[-.][A-Za-z0-9.]+)?\Z")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_LABEL = re.compile(r"^@?[A-Za-z0-9_.~-]*//[^\s\"'\\]*\Z")
+_CONFIG = re.compile(r"^[A-Za-z0-9_.-]+\Z")
+_COMPONENT = re.compile(r"^[a-z0-9_]+\Z")
+_DIGEST = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# What no value may hold, whatever its key: C0/C1 control characters (line breaks would inject
+# lines into the rendered rc file, Dockerfile or environment.sh; escape sequences drive the
+# terminal) and the bidi overrides and isolates that make a terminal show other text than there is.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 MAX_UID = 2**31 - 2
 
 
@@ -137,7 +141,7 @@ def _capabilities(value: object, s: Settings) -> str | tuple[str, str]:
     entries = list(value)  # type: ignore[call-overload]
     _, problems = capabilities.normalise(entries)
     if problems:
-        return f"entry {problems[0].text!r}: {problems[0].reason}", problems[0].fix
+        return f"entry {short_repr(problems[0].text)}: {problems[0].reason}", problems[0].fix
     if s.cuda.enabled and not entries:
         return ("is empty, but cuda.enabled is true: TF would build GPU code for no GPU",
                 "list the GPUs' capabilities, e.g. [\"sm_86\"] (doctor shows this GPU's)")
@@ -165,7 +169,7 @@ def _hosts(value: object, _s: Settings) -> str | tuple[str, str]:
         try:
             literals.validate_host("mirrors.direct_hosts", host)
         except ConfigError as exc:
-            return f"entry {host!r} is not a host name", exc.hint
+            return f"entry {short_repr(host)} is not a host name", exc.hint
     return ""
 
 
@@ -178,9 +182,15 @@ def _each(rule: Rule, *, nonempty: bool = False, what: str = "", example: str = 
             found = rule(item, s)
             problem, fix = found if isinstance(found, tuple) else (found, "")
             if problem:
-                return f"entry {item!r} {problem}", fix
+                return f"entry {short_repr(item)} {problem}", fix
         return ""
     return check
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """repr(value), cut to `limit` characters: a 10 MB label is named, not echoed."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}... ({len(text)} characters)"
 
 
 def _label(value: object, _s: Settings) -> str | tuple[str, str]:
@@ -327,11 +337,58 @@ RULES: dict[str, Rule] = {
 }
 
 
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (*_strings(k), *_strings(v))]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _strings(v)]
+    return []
+
+
+def unsafe_text(text: str) -> str:
+    """What is wrong with a string shown or rendered anywhere: "" when nothing."""
+    match = _UNSAFE.search(text)
+    if match:
+        char = match.group()
+        kind = ("a newline or other control character" if char in "\r\n" else
+                "a control character" if ord(char) < 0x200 else
+                "a bidi control character (it reorders what a terminal shows)")
+        return f"contains {kind} ({repr(match.group())[1:-1]})"
+    return ""
+
+
+def credentials_problem(text: str) -> tuple[str, str] | None:
+    """A URL with `user:password@` (or a token) in it: refused, never stored or printed."""
+    from tfbuild import secrets
+
+    if secrets.url_credentials(text) is None:
+        return None
+    return ("carries credentials in a URL (user:password@ or token@): they would be written "
+            "to .tf_configure.bazelrc, logs and manifests",
+            "remove them from the URL; for a remote cache or executor put the header in a "
+            "variable named by remote.header_env (e.g. \"Authorization: Basic <base64>\"), "
+            "for a pip index or download mirror put them in ~/.netrc")
+
+
+def _every_value(value: object) -> str | tuple[str, str]:
+    for text in _strings(value):
+        problem = unsafe_text(text)
+        if problem:
+            return problem, "remove it (values are single lines of printable text)"
+        found = credentials_problem(text)
+        if found:
+            return found
+    return ""
+
+
 def problems(settings: Settings) -> list[tuple[str, str, str]]:
-    """(key, what is wrong, fix) for every invalid value, in model order."""
+    """(key, what is wrong, fix) for every invalid value, in model order: first what no value
+    may hold (_every_value), then the key's own rule."""
     out = []
     for key, rule in RULES.items():
-        found = rule(settings.get(key), settings)
+        found = _every_value(settings.get(key)) or rule(settings.get(key), settings)
         problem, fix = found if isinstance(found, tuple) else (found, "")
         if problem:
             out.append((key, problem, fix))
@@ -355,5 +412,6 @@ def validate(settings: Settings, sources: Mapping[str, object]) -> None:
 
 
 def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    from tfbuild import secrets
+
+    return secrets.mask(short_repr(value))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from tfbuild import console, environment, pathcheck, paths, resources, sums
+from tfbuild import console, environment, pathcheck, paths, resources, secrets, sums
 from tfbuild.discovery import system
 from tfbuild.discovery.programs import which
 from tfbuild.errors import ConfigError, SmokeTestFailed, TfbuildError, ToolMissingError
@@ -168,9 +168,10 @@ def run_smoke_test(profile: ResolvedProfile, *, wheel: str | None = None,
         _run_steps(profile, inputs, env, work, report, runner, input_op, output_op)
     finally:
         result = report.as_dict()
-        atomic_write(work / "smoke-test.json", json.dumps(result, indent=2) + "\n")
+        text = json.dumps(secrets.mask_data(result), indent=2) + "\n"
+        atomic_write(work / "smoke-test.json", text)
         if inputs.from_dist:
-            atomic_write(inputs.from_dist / "smoke-test.json", json.dumps(result, indent=2) + "\n")
+            atomic_write(inputs.from_dist / "smoke-test.json", text)
         _print_report(report)
         if keep:
             console.note(f"work directory kept: {work}")
