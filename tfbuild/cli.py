@@ -9,13 +9,20 @@ Each task parses flags and calls one library function; errors become a message a
 
 from __future__ import annotations
 
+import atexit
+import difflib
+import errno
+import importlib
+import math
 import os
+import signal
+import sys
 from collections.abc import Callable
 
-from invoke import Collection, Exit, Program, task
+from invoke import Collection, Exit, ParseError, Program, task
 
 from tfbuild import __version__, console
-from tfbuild.errors import TfbuildError
+from tfbuild.errors import ConfigError, TfbuildError
 
 PROFILE_HELP = "profile name (profiles/NAME.toml) or path to a .toml file; default $TFBUILD_PROFILE or cpu"
 SET_HELP = "override one setting, section.key=value (repeatable), e.g. --set build.jobs=8"
@@ -23,43 +30,210 @@ SOURCE_HELP = ("TensorFlow source tree (default: the current directory when it i
                "tensorflow.source_dir of the profile)")
 
 
-def _call(fn: Callable[..., int | None], *args, **kwargs) -> None:
+# -- exits -----------------------------------------------------------------------------------------
+EXIT_INTERRUPTED = 130
+EXIT_BAD_FLAG = 2
+_interrupted = {"yes": False}
+
+
+def _on_sigint(signum, frame) -> None:
+    """Ctrl-C: remembered, then Python's own KeyboardInterrupt. Whatever code the interrupted
+    path then exits with (Invoke's 1, a probe's failure, a finished step's 0), the process
+    exits 130 (atexit below): interrupted means interrupted."""
+    _interrupted["yes"] = True
+    raise KeyboardInterrupt
+
+
+def _exit_if_interrupted() -> None:
+    if _interrupted["yes"]:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(EXIT_INTERRUPTED)
+
+
+if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _on_sigint)
+    atexit.register(_exit_if_interrupted)
+
+
+def _flag_words(name: str, value: str) -> bool:
+    word = value.strip().lower()
+    if word in console.TRUE_WORDS:
+        return True
+    if word in console.FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name}={console.clean(value)[:40]!r} is not a yes/no value",
+                      hint=f"set {name} to 1 or 0 (also true/false, yes/no, on/off), or unset it")
+
+
+def _debug() -> bool:
     try:
+        return _flag_words("TFBUILD_DEBUG", os.environ.get("TFBUILD_DEBUG", "0"))
+    except ConfigError:
+        return False
+
+
+def check_environment(env=os.environ) -> None:
+    """tfbuild's own variables (not settings), before any task runs."""
+    for name in ("TFBUILD_COLOR", "TFBUILD_DEBUG"):
+        if name in env:
+            _flag_words(name, env[name])
+    state = env.get("TFBUILD_STATE_DIR")
+    if state is not None:
+        expanded = os.path.expanduser(state)
+        if not state.strip() or not os.path.isabs(expanded):
+            raise ConfigError(f"TFBUILD_STATE_DIR={console.clean(state)[:200]!r} is not an "
+                              "absolute path: state would land wherever the command runs (the "
+                              "TensorFlow tree)", hint="set TFBUILD_STATE_DIR to an absolute "
+                              "path, e.g. ~/.local/state/tfbuild, or unset it")
+
+
+def _call(target: str, *args, **kwargs) -> None:
+    """Run `module:function` (imported here, so a Ctrl-C or an error while importing is handled
+    like one while running), turning tfbuild's errors into one message and an exit code."""
+    try:
+        check_environment()
+        module, _, name = target.partition(":")
+        fn: Callable[..., int | None] = getattr(importlib.import_module(module), name)
         code = fn(*args, **kwargs)
     except TfbuildError as exc:
-        if os.environ.get("TFBUILD_DEBUG"):
+        if _debug():
             raise
         console.error(str(exc))
         raise Exit(code=exc.exit_code) from None
     except KeyboardInterrupt:
+        _interrupted["yes"] = True
         console.error("interrupted")
-        raise Exit(code=130) from None
+        raise Exit(code=EXIT_INTERRUPTED) from None
     except (OSError, UnicodeDecodeError) as exc:  # a path check missed: still one line, no traceback
-        if os.environ.get("TFBUILD_DEBUG"):
+        if _debug():
             raise
         if isinstance(exc, UnicodeDecodeError):
             console.error(f"a file is not UTF-8 text: {exc}")
             raise Exit(code=2) from None
         where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f)
+        if exc.errno == errno.ENOSPC:
+            console.error(f"no space left on the device{' of ' + where if where else ''}\n"
+                          "  fix: free space there, or move what tfbuild writes: the state "
+                          "directory with TFBUILD_STATE_DIR, Bazel's output with "
+                          "build.output_user_root, artifacts with build.dist_dir")
+            raise Exit(code=8) from None
         console.error(f"{where or 'a file'}: {exc.strerror or exc}")
         raise Exit(code=3) from None
+    except RecursionError:
+        if _debug():
+            raise
+        console.error("an input is nested too deeply to read (a profile's `extends` chain or a "
+                      "JSON document)\n  fix: check the files given to this command")
+        raise Exit(code=2) from None
     if code:
         raise Exit(code=code)
 
 
-def _int_flag(flag: str, value, minimum: int) -> int | None:
-    """An integer flag, refused (exit 2, like any bad setting) when not a number >= minimum."""
+def _refuse(message: str, hint: str) -> None:
+    console.error(f"{message}\n  fix: {hint}")
+    raise Exit(code=EXIT_BAD_FLAG)
+
+
+def _int_flag(flag: str, value, minimum: int, maximum: int = 100_000) -> int | None:
+    """An integer flag, refused (exit 2, like any bad setting) when not a number in range."""
     if value is None:
         return None
     try:
         number = int(value)
     except (TypeError, ValueError):
         number = None
-    if number is None or number < minimum:
-        console.error(f"{flag} {value!r}: expected an integer >= {minimum}\n"
-                      f"  fix: pass {flag} N with N >= {minimum}")
-        raise Exit(code=2)
+    if number is None or not minimum <= number <= maximum:
+        _refuse(f"{flag} {console.clean(str(value))[:40]!r}: expected an integer from {minimum} "
+                f"to {maximum}", f"pass {flag} N with {minimum} <= N <= {maximum}")
     return number
+
+
+def _gib_flag(flag: str, value) -> float | None:
+    """A positive, finite number of GiB (nan, inf and 1e309 are refused)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number <= 0 or number > 1024**2:
+        _refuse(f"{flag} {console.clean(str(value))[:40]!r}: expected a positive number of GiB",
+                f"e.g. {flag} 20")
+    return number
+
+
+def _profile_flag(value):
+    """--profile '' would silently mean the default profile: refuse it."""
+    if value is not None and not str(value).strip():
+        _refuse("--profile is empty", "give a profile name (invoke profiles) or a path to a "
+                ".toml file, or leave --profile out for $TFBUILD_PROFILE or cpu")
+    return value
+
+
+def _option_flags(flag: str, values) -> list[str]:
+    """--bazel-opt values: each one non-empty option of printable text, no URL credentials."""
+    from tfbuild.settings.validate import credentials_problem, short_repr, unsafe_text
+
+    out = []
+    for value in values or []:
+        shown = short_repr(console.clean(value))
+        if not value.strip():
+            _refuse(f"{flag} {shown} is empty", f"remove the empty {flag}, or give an option "
+                    "such as --bazel-opt=--verbose_failures")
+        problem = unsafe_text(value) or (credentials_problem(value) or ("", ""))[0]
+        if problem:
+            fix = (credentials_problem(value) or ("", "remove it"))[1]
+            _refuse(f"{flag} {shown} {problem}", fix)
+        out.append(value)
+    return out
+
+
+def _remote_flag(flag: str, value):
+    if value is None:
+        return None
+    from tfbuild.settings.validate import credentials_problem, short_repr
+
+    prefixes = ("http://", "https://", "grpc://", "grpcs://", "unix:")
+    shown = short_repr(console.clean(value))
+    if not value.startswith(prefixes) or any(c.isspace() or ord(c) < 32 for c in value):
+        _refuse(f"{flag} {shown} is not a Bazel remote URL", f"use one of {', '.join(prefixes)} "
+                "with no spaces")
+    problem = credentials_problem(value)
+    if problem:
+        _refuse(f"{flag} {problem[0]}", problem[1])
+    return value
+
+
+# -- a wrong flag: exit 2 with a suggestion, as a wrong setting gets -----------------------------
+def _suggesting(parse: Callable) -> Callable:
+    def parse_tasks(self) -> None:
+        try:
+            parse(self)
+        except ParseError as exc:
+            message = str(exc)
+            context = getattr(exc, "context", None)
+            wrong = message.split("'")[1] if message.count("'") >= 2 else ""
+            if context is not None and wrong.startswith("-"):
+                names = [n for n in getattr(context, "flags", {}) if n.startswith("--")]
+                close = difflib.get_close_matches(wrong, names, n=1)
+                if close:
+                    message += f" Did you mean {close[0]}?"
+            if context is not None and getattr(context, "name", None):
+                message += f" (invoke --help {context.name} lists its flags)"
+            raise Exit(message=f"error: {message}", code=EXIT_BAD_FLAG) from None
+    parse_tasks.__wrapped__ = parse  # type: ignore[attr-defined]
+    return parse_tasks
+
+
+# Invoke exits 1 on a flag it does not know; tfbuild's documented code for a wrong flag is 2.
+# Program.parse_tasks is where Invoke reads a task's flags, for the `tfbuild` program and for
+# `invoke` in a checkout (tasks.py imports this module before Invoke parses the task's flags).
+if not hasattr(Program.parse_tasks, "__wrapped__"):
+    Program.parse_tasks = _suggesting(Program.parse_tasks)  # type: ignore[method-assign]
 
 
 @task(
@@ -71,9 +245,8 @@ def _int_flag(flag: str, value, minimum: int) -> int | None:
 )
 def doctor(c, profile=None, source=None, set=None, json=False, verbose=False, offline=False):
     """Check this machine against a profile: found, missing, and how to fix it."""
-    from tfbuild.doctor import doctor as run
-
-    _call(run, profile, source=source, overrides=set or [], json_output=json, verbose=verbose,
+    _call("tfbuild.doctor:doctor", _profile_flag(profile), source=source, overrides=set or [],
+          json_output=json, verbose=verbose,
           offline=offline)
 
 
@@ -82,12 +255,10 @@ def doctor(c, profile=None, source=None, set=None, json=False, verbose=False, of
       iterable=["set"])
 def profiles(c, show=None, set=None):
     """List the profiles, or show one resolved (--show NAME)."""
-    from tfbuild.settings.report import list_profiles, show_profile
-
-    if show:
-        _call(show_profile, show, set or [])
+    if show is not None:
+        _call("tfbuild.settings.report:show_profile", _profile_flag(show), set or [])
     else:
-        _call(list_profiles)
+        _call("tfbuild.settings.report:list_profiles")
 
 
 ns = Collection(doctor, profiles)
@@ -101,9 +272,8 @@ ns = Collection(doctor, profiles)
 )
 def configure(c, profile=None, source=None, set=None, dry_run=False, force=False):
     """Write <source>/.tf_configure.bazelrc from a validated profile; record the build env."""
-    from tfbuild.configure import configure as run
-
-    _call(run, profile, source=source, overrides=set or [], dry_run=dry_run, force=force)
+    _call("tfbuild.configure:configure", _profile_flag(profile), source=source,
+          overrides=set or [], dry_run=dry_run, force=force)
 
 
 ns.add_task(configure)
@@ -118,9 +288,11 @@ ns.add_task(configure)
 )
 def patch(c, profile=None, source=None, set=None, check=False, revert=False):
     """Apply, check or revert the download-mirror, pip-mirror and local-CUDA fixes."""
-    from tfbuild.patching import patch as run
-
-    _call(run, profile, source=source, overrides=set or [], check_only=check, undo=revert)
+    if check and revert:
+        _refuse("--check and --revert together: one reports, the other restores",
+                "run `invoke patch --check` to see the state, then `invoke patch --revert`")
+    _call("tfbuild.patching:patch", _profile_flag(profile), source=source, overrides=set or [],
+          check_only=check, undo=revert)
 
 
 ns.add_task(patch)
@@ -144,19 +316,18 @@ def build(c, profile=None, source=None, set=None, dry_run=False, jobs=None, baze
 
     Artifacts come with SHA256SUMS and manifest.json; the raw Bazel log is in the state dir.
     """
-    from tfbuild.building import build as run
-
-    _call(run, profile, source=source, overrides=set or [], dry=dry_run,
-          jobs=_int_flag("--jobs", jobs, 0) or None, bazel_opts=bazel_opt or [],
-          remote_cache=remote_cache, keep_going=keep_going, offline=offline, in_docker=in_docker)
+    _call("tfbuild.building:build", _profile_flag(profile), source=source, overrides=set or [],
+          dry=dry_run, jobs=_int_flag("--jobs", jobs, 0) or None,
+          bazel_opts=_option_flags("--bazel-opt", bazel_opt),
+          remote_cache=_remote_flag("--remote-cache", remote_cache), keep_going=keep_going,
+          offline=offline, in_docker=in_docker)
 
 
 @task(help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP}, iterable=["set"])
 def source(c, profile=None, source=None, set=None):
     """Shallow-clone TensorFlow at the profile's git ref into the source directory."""
-    from tfbuild.building.source import clone_command
-
-    _call(clone_command, profile, source=source, overrides=set or [])
+    _call("tfbuild.building.source:clone_command", _profile_flag(profile), source=source,
+          overrides=set or [])
 
 
 @task(help={"diff": "manifest A (a manifest.json or a dist/<profile> directory)",
@@ -165,9 +336,7 @@ def source(c, profile=None, source=None, set=None):
       positional=["other"])
 def manifest(c, diff, other, show_run=False):
     """Compare two builds' manifests: invoke manifest --diff A B."""
-    from tfbuild.building.manifest import diff_command
-
-    _call(diff_command, diff, other, include_run=show_run)
+    _call("tfbuild.building.manifest:diff_command", diff, other, include_run=show_run)
 
 
 ns.add_task(build)
@@ -190,9 +359,8 @@ ns.add_task(manifest)
 def smoke_test(c, profile=None, source=None, set=None, wheel=None, libtensorflow=None, cc=None,
                input_op=None, output_op=None, keep=False, json=False):
     """Train a Keras model, run it through the C API, compare with Python."""
-    from tfbuild.smoke import smoke_test as run
-
-    _call(run, profile, source=source, overrides=set or [], wheel=wheel,
+    _call("tfbuild.smoke:smoke_test", _profile_flag(profile), source=source,
+          overrides=set or [], wheel=wheel,
           libtensorflow=libtensorflow, cc=cc, input_op=input_op, output_op=output_op, keep=keep,
           json_output=json)
 
@@ -211,9 +379,8 @@ ns.add_task(smoke_test, name="smoke-test")
 )
 def prefetch(c, profile=None, source=None, set=None, distdir=None, jobs=None, bazel=True):
     """Download the archives the TF tree declares, verified, then what the targets need."""
-    from tfbuild.downloads.prefetch import prefetch as run
-
-    _call(run, profile, source=source, overrides=set or [], distdir=distdir,
+    _call("tfbuild.downloads.prefetch:prefetch", _profile_flag(profile), source=source,
+          overrides=set or [], distdir=distdir,
           jobs=_int_flag("--jobs", jobs, 1) or 4, bazel=bazel)
 
 
@@ -230,9 +397,8 @@ ns.add_task(prefetch)
 )
 def cache(c, profile=None, source=None, set=None, gc=False, max_gib=None, dry_run=False):
     """Sizes of the output bases, disk cache, repository cache, logs and dist/, with free space."""
-    from tfbuild.space import cache as run
-
-    _call(run, profile, source=source, overrides=set or [], gc=gc, max_gib=max_gib,
+    _call("tfbuild.space:cache", _profile_flag(profile), source=source, overrides=set or [],
+          gc=gc, max_gib=_gib_flag("--max-gib", max_gib),
           dry_run=dry_run)
 
 
@@ -251,9 +417,8 @@ ns.add_task(cache)
 def bazel_install(c, profile=None, source=None, set=None, url=None, sha256=None,
                   bazel_sha256=None, force=False):
     """Install bazelisk (pinned) and the Bazel .bazelversion names into bazelisk's cache."""
-    from tfbuild.downloads.bazelisk import bazel_install as run
-
-    _call(run, profile, overrides=set or [], source=source, url=url, sha256=sha256,
+    _call("tfbuild.downloads.bazelisk:bazel_install", _profile_flag(profile),
+          overrides=set or [], source=source, url=url, sha256=sha256,
           bazel_sha256=bazel_sha256, force=force)
 
 
@@ -265,9 +430,8 @@ ns.add_task(bazel_install, name="bazel-install")
       iterable=["set"])
 def docker_build(c, profile=None, set=None, dry_run=False):
     """Render the profile's pinned build environment (Dockerfile) and docker build it."""
-    from tfbuild.container import docker_build as run
-
-    _call(run, profile, overrides=set or [], dry_run=dry_run)
+    _call("tfbuild.container:docker_build", _profile_flag(profile), overrides=set or [],
+          dry_run=dry_run)
 
 
 ns.add_task(docker_build, name="docker-build")

@@ -312,27 +312,19 @@ def guarded(settings: Settings, source: Path) -> Iterator[_Guard]:
 
 
 def cache(profile_ref: str | None = None, *, source: str | None = None,
-          overrides: Iterable[str] = (), gc: bool = False, max_gib: str | None = None,
+          overrides: Iterable[str] = (), gc: bool = False, max_gib: float | None = None,
           dry_run: bool = False) -> int:
-    """`invoke cache`: what tfbuild's places hold; --gc prunes the disk cache now."""
+    """`invoke cache`: what tfbuild's places hold; --gc prunes the disk cache now (max_gib: the
+    --max-gib flag, checked on the command line to be a positive finite number)."""
     from tfbuild.errors import ConfigError
     from tfbuild.settings import resolve
 
-    limit = None
-    if max_gib is not None:
-        try:
-            limit = float(max_gib)
-        except ValueError:
-            limit = -1.0
-        if limit <= 0:
-            raise ConfigError(f"--max-gib must be a positive number of GiB, got {max_gib!r}",
-                              hint="e.g. --max-gib 20")
     profile = resolve(profile_ref, overrides=list(overrides))
     settings = profile.settings
-    if (gc or dry_run) and limit is None and not settings.build.disk_cache_max_gib:
+    if (gc or dry_run) and max_gib is None and not settings.build.disk_cache_max_gib:
         raise ConfigError("no size to prune the disk cache to: build.disk_cache_max_gib is 0",
                           hint="pass --max-gib N, or set build.disk_cache_max_gib")
-    return cache_command(settings, paths.source_dir(settings, source), gc=gc, max_gib=limit,
+    return cache_command(settings, paths.source_dir(settings, source), gc=gc, max_gib=max_gib,
                          dry_run=dry_run)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -220,6 +221,12 @@ def check_cuda_versions(ctx: Context) -> Iterable[Check]:
                         f"{value + '.0' if value.count('.') == 1 else '12.4.0'}", blocking=True)
 
 
+def _settable(listed: Iterable[str]) -> list[str]:
+    """The hermetic versions a profile can name: cuda.version and cuda.cudnn_version take
+    x.y.z (TF's lists also hold "11.8" and "8.9.4.25", which no profile value can match)."""
+    return [v for v in listed if re.fullmatch(r"\d+\.\d+\.\d+", v)]
+
+
 def check_cuda_toolkit(ctx: Context) -> Iterable[Check]:
     cuda, facts = ctx.settings.cuda, ctx.facts
     want = versions.major_minor(cuda.version) or cuda.version
@@ -233,7 +240,7 @@ def check_cuda_toolkit(ctx: Context) -> Iterable[Check]:
             yield Check("cuda.toolkit", FAIL, f"CUDA {cuda.version} is not a hermetic "
                         f"redistribution of TF {ctx.tf.version}" + others, expected,
                         "set cuda.local_cuda_path to a local CUDA, or cuda.version to one of "
-                        + ", ".join(ctx.tf.hermetic_cuda_versions), blocking=True)
+                        + ", ".join(_settable(ctx.tf.hermetic_cuda_versions)), blocking=True)
         return
     if not os.path.isabs(cuda.local_cuda_path):
         yield _relative("cuda.toolkit", "cuda.local_cuda_path", cuda.local_cuda_path, expected)
@@ -316,7 +323,8 @@ def check_cudnn(ctx: Context) -> Iterable[Check]:
                         f"redistribution of TF {ctx.tf.version} (it lists {', '.join(listed)})"
                         + others, expected,
                         "set cuda.local_cudnn_path to a local cuDNN install (the only way to use "
-                        f"{cuda.cudnn_version}), or cuda.cudnn_version to a listed version",
+                        f"{cuda.cudnn_version}), or cuda.cudnn_version to one of "
+                        + ", ".join(_settable(listed)),
                         blocking=True)
         return
     if not os.path.isabs(cuda.local_cudnn_path):

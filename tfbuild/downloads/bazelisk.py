@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from tfbuild.files import atomic_write
 from tfbuild.patching import DEFAULT_MIRROR
 from tfbuild.runner import Runner
 from tfbuild.settings import resolve
+from tfbuild.settings.validate import credentials_problem, short_repr
 
 MACHINES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
@@ -35,6 +37,23 @@ def platform_key() -> str:
     return f"{system}-{machine}"
 
 
+def check_flags(url: str | None, sha256: str | None, bazel_sha256: str | None) -> None:
+    """The flags' shapes, before any directory is made or any host is asked."""
+    for flag, value in (("--sha256", sha256), ("--bazel-sha256", bazel_sha256)):
+        if value is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+            raise ConfigError(f"{flag} {short_repr(value)} is not a sha256 (64 hex digits)",
+                              hint=f"pass {flag} with the file's sha256 (sha256sum FILE)")
+    if url is not None:
+        if not url.startswith(("https://", "http://", "file://")) or any(c.isspace() for c in url):
+            raise ConfigError(f"--url {short_repr(url)} is not an https://, http:// or file:// URL",
+                              hint="pass --url https://HOST/PATH or --url file:///path/to/bazelisk")
+        problem = credentials_problem(url)
+        if problem:
+            raise ConfigError(f"--url {problem[0]}", hint=problem[1])
+    if url and not sha256:
+        raise ConfigError("--url needs --sha256", hint="pass the sha256 of the file at that URL")
+
+
 def install_bazelisk(*, settings, url: str | None, sha256: str | None, force: bool) -> Path:
     target = paths.tool_bin_dir() / "bazelisk"
     if not force:
@@ -43,10 +62,9 @@ def install_bazelisk(*, settings, url: str | None, sha256: str | None, force: bo
         if found.path:
             console.success(f"Bazel is already here: {found.path} (--force installs bazelisk anyway)")
             return Path(found.path)
-    if url and not sha256:
-        raise ConfigError("--url needs --sha256", hint="pass the sha256 of the file at that URL")
+    check_flags(url, sha256, None)
     if url:
-        urls, digest = [url], sha256
+        urls, digest = [url], (sha256 or "").lower()
     else:
         pin = pins.bazelisk(platform_key())
         m = settings.mirrors
@@ -59,7 +77,8 @@ def install_bazelisk(*, settings, url: str | None, sha256: str | None, force: bo
     except FetchError as exc:
         raise ToolMissingError(f"could not download bazelisk: {exc}",
                                hint="set mirrors.tf_mirror to a reachable mirror, or download "
-                               "bazelisk yourself and pass --url file://... --sha256 ...") from None
+                               "bazelisk yourself and pass --url file:///path/to/it --sha256 "
+                               "HEX") from None
     finally:
         bar.close()
     os.chmod(target, 0o755)
@@ -147,6 +166,7 @@ def install(*, settings, url: str | None, sha256: str | None, force: bool,
 def bazel_install(profile_ref: str | None = None, *, overrides: Sequence[str] = (),
                   source: str | None = None, url: str | None = None, sha256: str | None = None,
                   bazel_sha256: str | None = None, force: bool = False) -> int:
+    check_flags(url, sha256, bazel_sha256)
     settings = resolve(profile_ref, overrides=overrides).settings
     install(settings=settings, url=url, sha256=sha256, force=force,
             source_dir=paths.source_dir(settings, source), bazel_sha256=bazel_sha256)

@@ -73,7 +73,27 @@ def describe(exc: BaseException) -> str:
     return str(exc)[:200] or type(exc).__name__
 
 
+def _local(url: str, part: Path, on_bytes, on_total) -> None:
+    """A file:// URL: a copy of a regular file on this machine (a download made elsewhere)."""
+    from urllib.parse import unquote, urlparse
+
+    source = Path(unquote(urlparse(url).path))
+    if not source.is_file():
+        raise OSError(f"{source} is not a regular file")
+    size = source.stat().st_size
+    if on_total:
+        on_total(size)
+    with open(source, "rb") as src, open(part, "wb") as handle:
+        while block := src.read(CHUNK):
+            handle.write(block)
+            if on_bytes:
+                on_bytes(len(block))
+
+
 def _one(url, dest, part, sha256, session, on_bytes, on_total) -> Fetched:
+    if url.startswith("file://"):
+        _local(url, part, on_bytes, on_total)
+        return _verified(url, dest, part, sha256, 0)
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Range": f"bytes={offset}-"} if offset else {}
     with session.get(url, stream=True, timeout=TIMEOUT, headers=headers) as response:
@@ -94,6 +114,10 @@ def _one(url, dest, part, sha256, session, on_bytes, on_total) -> Fetched:
                     handle.write(chunk)
                     if on_bytes:
                         on_bytes(len(chunk))
+    return _verified(url, dest, part, sha256, offset)
+
+
+def _verified(url: str, dest: Path, part: Path, sha256: str, offset: int) -> Fetched:
     digest = _sha256_of(part).hexdigest()
     if digest != sha256:
         part.unlink(missing_ok=True)

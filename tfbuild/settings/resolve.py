@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Mapping, Sequence
@@ -18,8 +19,9 @@ from pathlib import Path
 
 from tfbuild import resources
 from tfbuild.errors import ConfigError
-from tfbuild.pathcheck import read_text, readable_file
+from tfbuild.pathcheck import broken_link, read_text, readable_file
 from tfbuild.settings.model import SECTIONS, Settings, key_specs
+from tfbuild.settings import validate as validate_mod
 from tfbuild.settings.validate import validate
 from tfbuild.settings.values import check_value, parse_text, suggest
 
@@ -31,6 +33,11 @@ ENV_PREFIX = "TFBUILD_"
 RESERVED_ENV = {"TFBUILD_PROFILE", "TFBUILD_DEBUG", "TFBUILD_COLOR", "TFBUILD_PROFILES_DIR",
                 "TFBUILD_STATE_DIR"}
 PROFILE_META = {"description", "extends"}
+MAX_EXTENDS = 32  # deeper is a generated mistake, not a team's layering
+MAX_PROFILE_BYTES = 1024**2
+# A profile's name (its file name without .toml) names dist/<profile>/, the rendered Dockerfile's
+# directory and the rc file's header: one path component of printable characters.
+_PROFILE_NAME = re.compile(r"^[\w][\w.+-]*\Z")
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,11 @@ def profile_dirs(env: Mapping[str, str]) -> list[Path]:
     dirs = []
     if env.get("TFBUILD_PROFILES_DIR"):
         given = Path(env["TFBUILD_PROFILES_DIR"]).expanduser()
+        broken_link(given, "TFBUILD_PROFILES_DIR")
+        if not given.exists():
+            raise ConfigError(f"TFBUILD_PROFILES_DIR: {given} does not exist",
+                              hint="point TFBUILD_PROFILES_DIR at the directory of your profiles, "
+                              "or unset it")
         if given.exists() and not given.is_dir():
             raise ConfigError(f"TFBUILD_PROFILES_DIR: {given} is a file, not a directory",
                               hint="point TFBUILD_PROFILES_DIR at the directory of your profiles")
@@ -81,11 +93,15 @@ def available_profiles(env: Mapping[str, str] = os.environ) -> dict[str, Path]:
 
 def locate_profile(ref: str, env: Mapping[str, str], relative_to: Path | None = None) -> Path:
     """A profile name (`rtx3050`) or a path to a .toml file."""
+    if not ref.strip():
+        raise ConfigError("--profile is empty", hint="give a profile name (invoke profiles) or a "
+                          "path to a .toml file, or leave --profile out for $TFBUILD_PROFILE or cpu")
     if ref.endswith(".toml") or "/" in ref:
         path = Path(ref).expanduser()
         if not path.is_absolute() and relative_to is not None:
             path = relative_to / path
         what = "--profile" if relative_to is None else f"extends in {relative_to}"
+        broken_link(path, what)
         if not path.exists():
             raise ConfigError(f"{what}: profile file {path} does not exist",
                               hint="give an existing .toml file or a profile name")
@@ -130,7 +146,7 @@ def locate_base(ref: str, env: Mapping[str, str], extending: Path) -> Path:
 
 
 def _read_toml(path: Path, what: str = "profile") -> dict:
-    text = read_text(path, what)
+    text = read_text(path, what, limit=MAX_PROFILE_BYTES)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -168,13 +184,18 @@ def _profile_layers(path: Path, env: Mapping[str, str], seen: tuple[Path, ...] =
         cycle = " -> ".join(p.name for p in (*seen, path))
         raise ConfigError(f"profile extends itself: {cycle}",
                           hint=f"remove the `extends` that closes the loop in {path}")
+    if len(seen) >= MAX_EXTENDS:
+        raise ConfigError(f"{path}: the `extends` chain from {seen[0]} is more than {MAX_EXTENDS} "
+                          "profiles deep", hint="flatten the chain: let a profile extend one "
+                          "that holds the shared settings")
     doc = _read_toml(path, what)
     flat = _flatten(doc, str(path), allow_meta=True)
     extends = doc.get("extends")
     layers: list[tuple[Path, dict, dict[str, object]]] = []
     if extends is not None:
-        if not isinstance(extends, str):
-            raise ConfigError(f"{path}: extends must be a profile name or path (string)")
+        if not isinstance(extends, str) or not extends.strip():
+            raise ConfigError(f"{path}: extends must be a profile name or path (a non-empty string)",
+                              hint=f"write extends = \"cpu\" (or a path) in {path}, or remove it")
         base = locate_base(extends, env, path)
         layers.extend(_profile_layers(base, env, (*seen, path), f"extends in {path}"))
     layers.append((path, doc, flat))
@@ -244,10 +265,16 @@ def resolve(
     sources: dict[str, Source] = {key: Source("default", "") for key in specs}
 
     path = locate_profile(ref, env)
+    check_profile_name(path)
     layers = _profile_layers(path, env)
     description = ""
     for layer_path, doc, flat in layers:
         description = doc.get("description", description)
+        if not isinstance(description, str) or validate_mod.unsafe_text(description):
+            raise ConfigError(f"{layer_path}: description {validate_mod.short_repr(description)} "
+                              + (validate_mod.unsafe_text(description) if isinstance(
+                                  description, str) else "is not a string"),
+                              hint=f"make it one line of printable text in {layer_path}")
         for dotted, value in flat.items():
             _assign(values, dotted, value)
             sources[dotted] = Source("profile", _display(layer_path))
@@ -274,6 +301,18 @@ def resolve(
         settings=settings,
         sources=sources,
     )
+
+
+def check_profile_name(path: Path) -> None:
+    """The name (file name without .toml) becomes dist/<name>/ and part of rendered files: a
+    single path component of letters, digits, `_`, `.`, `+`, `-`, not starting with a dot."""
+    name = path.stem
+    if not _PROFILE_NAME.match(name):
+        shown = validate_mod.short_repr(name)
+        raise ConfigError(f"--profile {validate_mod.short_repr(str(path))}: the profile name {shown} "
+                          "(its file name without .toml) is not usable: it names dist/<profile>/ "
+                          "and the rendered files", hint="rename the file to letters, digits, "
+                          "_ . + - (not starting with a dot), e.g. team-gpu.toml")
 
 
 def _assign(values: dict[str, object], dotted: str, value: object) -> None:
