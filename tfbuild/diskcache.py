@@ -21,6 +21,12 @@ Safety with a concurrent Bazel on the same cache:
   files that a process on this machine has open (/proc/*/fd) are kept;
 - Bazel's own temporary files (directly in `ac/`, `cas/` or `tmp/`) are never touched.
 
+Only Bazel's exact layout is ever pruned (issue 19): a directory holding anything else, `/`, a
+home, the source tree, the state directory or dist is refused as "not a Bazel disk cache" before
+anything is deleted; an entry is a regular file named by its digest in its shard, reached through
+no symlink and on the cache's filesystem, and is removed through directory descriptors opened
+with O_NOFOLLOW, only while it is still the very file scanned.
+
 Planning (what to delete) is pure and separate from the deletion.
 """
 
@@ -31,11 +37,14 @@ import fcntl
 import json
 import os
 import re
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tfbuild.errors import ConfigError
 
 STORES = ("ac", "cas")
 USERS = Path(".tfbuild") / "users"
@@ -51,6 +60,8 @@ class Entry:
     recency_ns: int  # max(atime, mtime)
     store: str  # "ac" or "cas"
     refs: tuple[str, ...] = ()  # for an action result: the blob digests it names
+    dev: int = 0  # the file scanned (deletion checks it is still that file)
+    ino: int = 0
 
 
 @dataclass(frozen=True)
@@ -85,45 +96,132 @@ def recency_ns(st: os.stat_result) -> int:
     return max(st.st_atime_ns, st.st_mtime_ns)
 
 
-def _store_dirs(root: Path) -> Iterator[tuple[str, Path]]:
-    """ac/ and cas/ at the root, and under a digest-function directory (Bazel 7: sha256/ac)."""
-    for store in STORES:
-        yield store, root / store
+# -- the layout Bazel writes: what may be called an entry ---------------------------------------
+# <root>/{ac,cas}/<first 2 hex digits>/<digest> (checked with Debian's Bazel 4.2.3 and Bazel's
+# DiskCacheClient), optionally under a digest-function directory; Bazel's temporary files
+# (UUID names, directly in the root, ac/ or cas/, or in tmp/) and its gc/ directory are Bazel's
+# and never touched; .tfbuild/ is tfbuild's own (builds registered as using the cache).
+DIGEST_DIRS = {"sha1": 40, "sha256": 64, "sha384": 96, "sha512": 128, "blake3": 64}
+BAZEL_DIRS = ("tmp", "gc")
+OURS = ".tfbuild"
+_SHARD = re.compile(r"[0-9a-f]{2}\Z")
+_TEMP = re.compile(r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|"
+                   r"[0-9a-f-]+[-.]te?mp[\w.-]*)\Z")
+
+
+class NotADiskCache(ConfigError):
+    """build.disk_cache names a directory that holds something Bazel's disk cache does not."""
+
+
+def _foreign(root: Path, item: str, why: str) -> NotADiskCache:
+    return NotADiskCache(
+        f"build.disk_cache = {root} is not a Bazel disk cache: {item} {why}; nothing was deleted",
+        hint="point build.disk_cache at a directory of its own that only Bazel writes (e.g. "
+        "~/.cache/bazel-disk-cache), or set build.disk_cache_max_gib = 0 to never prune")
+
+
+def _lstat_dir(path: str, root: Path, dev: int) -> os.stat_result:
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise _foreign(root, path, f"is a symlink (to {os.readlink(path)})")
+    if not stat.S_ISDIR(st.st_mode):
+        raise _foreign(root, path, "is not a directory")
+    if st.st_dev != dev:
+        raise _foreign(root, path, "is on another filesystem (a mount point)")
+    return st
+
+
+def _store_dirs(root: Path, dev: int) -> Iterator[tuple[str, Path, int]]:
+    """(store, directory, digest length) of every ac/ and cas/ in the root's layout; anything
+    at the top that is not Bazel's or tfbuild's is refused."""
     try:
-        subdirs = [d for d in os.scandir(root) if d.is_dir(follow_symlinks=False)
-                   and d.name not in (*STORES, "tmp", ".tfbuild")]
+        items = sorted(os.scandir(root), key=lambda d: d.name)
     except FileNotFoundError:
         return
-    for sub in subdirs:
-        for store in STORES:
-            path = Path(sub.path) / store
-            if path.is_dir():
-                yield store, path
+    found: list[tuple[str, Path, int]] = []
+    for item in items:
+        if item.name in STORES:
+            _lstat_dir(item.path, root, dev)
+            found.append((item.name, Path(item.path), 64))
+        elif item.name in DIGEST_DIRS:
+            _lstat_dir(item.path, root, dev)
+            for sub in sorted(os.scandir(item.path), key=lambda d: d.name):
+                if sub.name not in STORES:
+                    raise _foreign(root, sub.path, "is not ac/ or cas/")
+                _lstat_dir(sub.path, root, dev)
+                found.append((sub.name, Path(sub.path), DIGEST_DIRS[item.name]))
+        elif item.name in (*BAZEL_DIRS, OURS):
+            _lstat_dir(item.path, root, dev)
+        elif _TEMP.match(item.name) and item.is_file(follow_symlinks=False):
+            continue
+        else:
+            raise _foreign(root, item.path, "is not part of Bazel's layout (ac/, cas/, tmp/)")
+    yield from found
+
+
+def check_root(root: Path, protected: Iterable[tuple[str, Path]] = ()) -> Path:
+    """The cache directory, resolved, when it may be pruned at all: not `/`, not a home, not
+    (inside) the source tree, not the state directory or dist, nor a parent of one of them."""
+    real = Path(os.path.realpath(root))
+    places = [("the filesystem root", Path("/")), ("a home directory", Path.home()),
+              *protected]
+    try:
+        import pwd
+
+        places += [("a home directory", Path(p.pw_dir)) for p in pwd.getpwall()
+                   if p.pw_dir and p.pw_dir not in ("/", "/nonexistent")]
+    except (ImportError, KeyError):
+        pass
+    for what, place in places:
+        other = Path(os.path.realpath(place))
+        if real == other or real in other.parents:
+            raise NotADiskCache(f"build.disk_cache = {root} is {what} ({other}) or holds it: "
+                                "tfbuild never prunes there; nothing was deleted",
+                                hint="point build.disk_cache at a directory of its own (e.g. "
+                                "~/.cache/bazel-disk-cache)")
+        if what == "the source tree" and other in real.parents:
+            raise NotADiskCache(f"build.disk_cache = {root} is inside the source tree {other}: "
+                                "tfbuild never prunes there; nothing was deleted",
+                                hint="put the disk cache outside the TensorFlow tree")
+    return real
 
 
 def scan(root: Path, *, refs: bool = True) -> list[Entry]:
-    """Every cache entry (`<store>/<2 hex>/<digest>`); temporary files are left out.
-    `refs=False` only stats (what a size needs); `with_refs` reads the action results later."""
+    """Every cache entry (`<store>/<2 hex>/<digest>`, a regular file named by its digest in the
+    shard of its first two digits, on the root's filesystem, reached through no symlink).
+    Anything else in the layout raises NotADiskCache before a single entry is returned, so a
+    directory that is not a cache is never pruned. `refs=False` only stats (what a size needs);
+    `with_refs` reads the action results later."""
     entries: list[Entry] = []
-    for store, top in _store_dirs(root):
-        try:
-            shards = [d.path for d in os.scandir(top) if d.is_dir(follow_symlinks=False)]
-        except FileNotFoundError:
-            continue
-        for shard in shards:
-            try:
-                with os.scandir(shard) as it:
-                    for item in it:
-                        try:
-                            st = item.stat(follow_symlinks=False)
-                        except FileNotFoundError:
+    try:
+        dev = os.stat(root).st_dev
+    except FileNotFoundError:
+        return entries
+    if not os.path.isdir(root):
+        raise _foreign(root, str(root), "is not a directory")
+    for store, top, length in _store_dirs(root, dev):
+        digest = re.compile(r"[0-9a-f]{%d}\Z" % length)
+        for shard in sorted(os.scandir(top), key=lambda d: d.name):
+            if _TEMP.match(shard.name) and shard.is_file(follow_symlinks=False):
+                continue  # Bazel's temporary file
+            if not _SHARD.match(shard.name):
+                raise _foreign(root, shard.path, "is not a shard directory (two hex digits)")
+            _lstat_dir(shard.path, root, dev)
+            with os.scandir(shard.path) as it:
+                for item in it:
+                    try:
+                        st = item.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    if not (stat.S_ISREG(st.st_mode) and digest.match(item.name)
+                            and item.name.startswith(shard.name)):
+                        if _TEMP.match(item.name) and stat.S_ISREG(st.st_mode):
                             continue
-                        if item.is_file(follow_symlinks=False):
-                            named = _refs(item.path, st) if refs and store == "ac" else ()
-                            entries.append(Entry(item.path, st.st_blocks * 512,
-                                                 recency_ns(st), store, named))
-            except FileNotFoundError:
-                continue
+                        raise _foreign(root, item.path, "is not a cache entry (a regular file "
+                                       f"named by its {length}-digit digest)")
+                    named = _refs(item.path, st) if refs and store == "ac" else ()
+                    entries.append(Entry(item.path, st.st_blocks * 512, recency_ns(st), store,
+                                         named, st.st_dev, st.st_ino))
     return entries
 
 
@@ -233,6 +331,29 @@ def open_files_under(root: Path) -> set[str]:
     return found
 
 
+def _unlink_entry(entry: Entry, root: Path) -> os.stat_result | None:
+    """Remove one scanned entry through directory descriptors opened without following a
+    symlink, only if it is still the regular file scanned (same device and inode). Returns its
+    stat, or None when it was swapped or moved meanwhile (then nothing is removed)."""
+    relative = Path(entry.path).relative_to(root)
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    fds = [os.open(root, os.O_RDONLY | os.O_DIRECTORY)]
+    try:
+        for part in relative.parts[:-1]:
+            fds.append(os.open(part, flags, dir_fd=fds[-1]))
+        st = os.stat(relative.name, dir_fd=fds[-1], follow_symlinks=False)
+        if not stat.S_ISREG(st.st_mode) or (entry.ino and (st.st_dev, st.st_ino) !=
+                                            (entry.dev, entry.ino)):
+            return None
+        if recency_ns(st) > entry.recency_ns:
+            return st
+        os.unlink(relative.name, dir_fd=fds[-1])
+        return st
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 def execute(plan: PrunePlan, root: Path) -> PruneResult:
     """Remove what the plan says, keeping any entry used or opened since it was planned."""
     result = PruneResult(plan)
@@ -242,16 +363,18 @@ def execute(plan: PrunePlan, root: Path) -> PruneResult:
             result.kept_open += 1
             continue
         try:
-            st = os.stat(entry.path, follow_symlinks=False)
-            if recency_ns(st) > entry.recency_ns:
-                result.kept_used += 1
-                continue
-            os.unlink(entry.path)
+            st = _unlink_entry(entry, root)
         except FileNotFoundError:
             result.vanished += 1
             continue
         except OSError as exc:
             result.errors.append(f"{entry.path}: {exc.strerror}")
+            continue
+        if st is None:
+            result.vanished += 1
+            continue
+        if recency_ns(st) > entry.recency_ns:
+            result.kept_used += 1
             continue
         result.removed += 1
         result.freed_bytes += st.st_blocks * 512
@@ -311,8 +434,10 @@ def running_builds(root: Path) -> list[dict]:
 
 
 def prune(root: Path, limit_bytes: int, *, dry_run: bool = False,
-          grace_s: float = GRACE_S) -> PruneResult:
-    root = root.resolve()
+          grace_s: float = GRACE_S, protected: Iterable[tuple[str, Path]] = ()) -> PruneResult:
+    """Prune to limit_bytes; raises NotADiskCache (nothing deleted) unless root is a place
+    tfbuild may prune (check_root) holding only Bazel's layout (scan)."""
+    root = check_root(root, protected)
     running = running_builds(root)
     horizon = protect_after(time.time_ns(), [r.get("started_ns") or time.time_ns()
                                              for r in running], grace_s)

@@ -135,18 +135,27 @@ def cache_command(settings: Settings, source: Path, *, gc: bool, max_gib: float 
         if cache is None:
             console.info("no disk cache (build.disk_cache is empty): nothing to prune")
         else:
-            prune_cache(cache, limit, dry_run=dry_run)
+            prune_cache(cache, limit, dry_run=dry_run, protected=protected_places(settings, source))
     console.table("", ["what", "path", "size", "free space", "moved by"],
                   usage_rows(settings, source, max_gib))
     return 0
 
 
 # -- before a build: prune the disk cache, rotate per-build files --------------------------------
-def prune_cache(cache: Path, limit_gib: float, *, dry_run: bool = False
-                ) -> diskcache.PruneResult | None:
-    if not limit_gib or not cache.is_dir():
+def protected_places(settings: Settings, source: Path) -> list[tuple[str, Path]]:
+    """What a disk cache may never be (nor hold): pruning there would delete the user's files."""
+    return [("the source tree", source), ("the state directory", paths.state_dir(source)),
+            ("tfbuild's state root", paths.state_root()),
+            ("the dist directory", paths.expand(settings.build.dist_dir)),
+            ("the output root", paths.output_user_root(settings))]
+
+
+def prune_cache(cache: Path, limit_gib: float, *, dry_run: bool = False,
+                protected: Iterable[tuple[str, Path]] = ()) -> diskcache.PruneResult | None:
+    if not limit_gib or not (cache.is_dir() or cache.is_symlink()):
         return None
-    result = diskcache.prune(cache.resolve(), int(limit_gib * diskcache.GIB), dry_run=dry_run)
+    result = diskcache.prune(cache, int(limit_gib * diskcache.GIB), dry_run=dry_run,
+                             protected=protected)
     console.note(prune_message(result, cache, limit_gib, dry_run))
     if dry_run:
         for entry in result.plan.remove[:20]:
@@ -220,7 +229,8 @@ def before_build(settings: Settings, source: Path, state: Path) -> None:
     build = settings.build
     rotate(state / "logs", build.keep_builds)
     if build.disk_cache and build.disk_cache_max_gib:
-        prune_cache(paths.expand(build.disk_cache), build.disk_cache_max_gib)
+        prune_cache(paths.expand(build.disk_cache), build.disk_cache_max_gib,
+                    protected=protected_places(settings, source))
 
 
 # -- while Bazel runs ----------------------------------------------------------------------------
@@ -341,7 +351,10 @@ def filesystems_fact(settings: Settings, source: Path | None):
         fs = filesystem(place.path)
         used = 0.0
         if place.name == "disk cache" and settings.build.disk_cache_max_gib:
-            used = sum(e.size for e in diskcache.scan(place.path, refs=False)) / diskcache.GIB
+            try:
+                used = sum(e.size for e in diskcache.scan(place.path, refs=False)) / diskcache.GIB
+            except (diskcache.NotADiskCache, OSError):
+                used = 0.0  # build and `cache --gc` refuse it, naming what is foreign
         found.setdefault(fs.device, (fs, []))[1].append(
             FsPlace(place.name, str(place.path), place.key, round(used, 2),
                     redist if place.name == "repository cache" else None))
