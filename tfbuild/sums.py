@@ -7,11 +7,15 @@ changed file is never installed without a word."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
-from tfbuild.errors import PreconditionError
+from tfbuild.errors import PreconditionError, TfbuildError
 from tfbuild.files import sha256_file
+from tfbuild.pathcheck import read_text
+
+MAX_SUMS_BYTES = 4 * 1024**2
 
 SUMS = "SHA256SUMS"
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
@@ -20,22 +24,28 @@ _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 def read(directory: Path) -> dict[str, str]:
     """File name -> recorded sha256."""
     path = directory / SUMS
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         raise PreconditionError(f"{path} does not exist: the artifacts in {directory} cannot be "
                                 "checked", hint="rebuild them with `invoke build` (it writes "
-                                "SHA256SUMS), or pass the file explicitly") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PreconditionError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
-                                hint=f"make {path} readable, or rebuild with `invoke build`") from None
+                                "SHA256SUMS), or pass the file explicitly")
+    try:
+        text = read_text(path, SUMS, limit=MAX_SUMS_BYTES)  # a FIFO or device is refused
+    except TfbuildError as exc:
+        raise PreconditionError(f"cannot read {path}: {exc.message}", hint="rebuild the artifacts with `invoke build`, "
+                                "or restore SHA256SUMS") from None
     sums: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         match = _LINE.match(line)
-        if not match or "/" in match.group(2):
+        if not match or "/" in match.group(2) or match.group(2) in (".", ".."):
             raise PreconditionError(f"{path}:{number}: not a `<sha256>  <file name>` line",
                                     hint="rebuild the artifacts with `invoke build`")
-        sums[match.group(2)] = match.group(1)
+        name, digest = match.group(2), match.group(1)
+        if sums.get(name, digest) != digest:
+            raise PreconditionError(f"{path}:{number}: {name} is listed twice with different "
+                                    f"hashes ({sums[name]} and {digest})",
+                                    hint="rebuild the artifacts with `invoke build`, or restore "
+                                    "SHA256SUMS")
+        sums[name] = digest
     return sums
 
 
@@ -52,6 +62,9 @@ def verify(directory: Path, names: list[str]) -> None:
         if not path.exists():
             raise PreconditionError(f"{path} is listed in {directory / SUMS} but does not exist",
                                     hint="rebuild with `invoke build`")
+        if not path.is_file():  # a FIFO, or a link to /dev/zero: hashing it would never end
+            raise PreconditionError(f"{path} is listed in {directory / SUMS} but is not a "
+                                    "regular file", hint="rebuild with `invoke build`")
         actual = sha256_file(path)
         if actual != sums[name]:
             raise PreconditionError(
@@ -65,7 +78,7 @@ def verify_if_listed(path: Path) -> bool:
     """For a file given by hand (--wheel PATH): verify it when a SHA256SUMS beside it lists it.
     Returns whether it was checked."""
     directory = path.parent
-    if not (directory / SUMS).is_file():
+    if not os.path.lexists(directory / SUMS):
         return False
     if path.name not in read(directory):
         return False

@@ -97,6 +97,7 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
                      f"{settings.tensorflow.git_ref} into {src}")
         console.info("   (the remaining steps need the tree; run `invoke source` first to see them)")
         return 0
+    check_output_paths(settings, src)  # a loop or a file where a directory goes: say so now
     cfg = run_configure(profile, source=src, dry_run=True)
     blocking = [r for r in cfg.checks if r.blocks]
     console.info(f"1. doctor: {len(blocking)} blocking failure(s)"

@@ -93,21 +93,75 @@ def write(path: Path, manifest: Mapping) -> None:
 def load(ref: str | Path) -> dict:
     path = Path(ref)
     if path.is_dir():
+        import os
+
         from tfbuild import sums
 
-        if (path / sums.SUMS).is_file():  # the hashes compared must be the files' own
+        if os.path.lexists(path / sums.SUMS):  # the hashes compared must be the files' own
             sums.verify(path, list(sums.read(path)))
         path = path / MANIFEST
+    from tfbuild.pathcheck import broken_link, read_text
+
+    broken_link(path, "manifest --diff")
     if not path.exists():
         raise ConfigError(f"no manifest at {path}",
                           hint="give a manifest.json or a dist/<profile> directory")
-    from tfbuild.pathcheck import read_text
-
     text = read_text(path, "manifest --diff")
     try:
-        return json.loads(text)
+        document = json.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{path} is nested too deeply to be a manifest",
+                          hint="give a manifest.json written by `invoke build`") from None
     except ValueError as exc:
         raise ConfigError(f"{path} is not valid JSON: {exc}") from None
+    check_shape(document, path)
+    return document
+
+
+# The sections `manifest --diff` reads, and the JSON type each must have.
+SHAPE = {"profile": dict, "tensorflow": dict, "toolchain": dict, "patches": list,
+         "configure": dict, "cache_keys": dict, "bazel": dict, "remote": dict, "artifacts": list,
+         "run": dict, "wheel": dict}
+MAX_DEPTH = 32
+
+
+def _depth(value: object, limit: int) -> int:
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
+def check_shape(document: object, path: Path) -> None:
+    """A manifest is a JSON object whose known sections have their types (`[]`, `42`,
+    `{"cache_keys": 5}` are refused with the section named, not met as a traceback later)."""
+    fix = "give a manifest.json written by `invoke build` (or a dist/<profile> directory)"
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path} is not a manifest: a JSON {type(document).__name__}, not an "
+                          "object", hint=fix)
+    for key, kind in SHAPE.items():
+        if key in document and not isinstance(document[key], kind):
+            raise ConfigError(f"{path}: section {key!r} is a JSON {type(document[key]).__name__}, "
+                              f"not {'an object' if kind is dict else 'a list'}", hint=fix)
+    inputs = (document.get("cache_keys") or {}).get("inputs", [])
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
+        raise ConfigError(f"{path}: cache_keys.inputs is not a list of objects", hint=fix)
+    for key in ("toolchain", "bazel", "profile", "tensorflow", "remote", "configure"):
+        section = document.get(key) or {}
+        if key == "toolchain" and not all(v is None or isinstance(v, dict)
+                                          for v in section.values()):
+            raise ConfigError(f"{path}: toolchain entries are not objects", hint=fix)
+    if _depth(document, MAX_DEPTH) > MAX_DEPTH:
+        raise ConfigError(f"{path} is nested more than {MAX_DEPTH} levels deep: not a manifest",
+                          hint=fix)
 
 
 def flatten(value: object, prefix: str = "") -> dict[str, object]:

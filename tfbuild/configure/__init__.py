@@ -8,6 +8,7 @@ after the rc file stops naming it, so a plain `bazel build` works as soon as con
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ class ConfigureResult:
     environment: environment.BuildEnvironment
     facts: Facts
     checks: tuple[Check, ...]
+    replaced_link: str | None = None  # the rc file was a symlink to this
 
 
 def require_tf_tree(source: Path) -> None:
@@ -58,6 +60,13 @@ def require_writable(src: Path, rc_path: Path, state: Path) -> None:
     if rc_path.is_dir() and not rc_path.is_symlink():
         raise ConfigError(f"{rc_path} is a directory: configure cannot replace it with the rc file",
                           hint=f"remove the directory {rc_path}")
+    bazelrc = src / ".bazelrc"
+    if os.path.lexists(bazelrc) and not bazelrc.is_file():
+        raise ConfigError(f"{bazelrc} is not a file (a directory, a broken link or a special "
+                          "file): Bazel reads the tree's .bazelrc, and it imports "
+                          f"{rcfile.RC_NAME} from it",
+                          hint=f"restore {bazelrc} from the TensorFlow checkout "
+                          "(git checkout -- .bazelrc)")
     pathcheck.writable_dir(src, "--source (or tensorflow.source_dir)")
     pathcheck.writable_dir(state, paths.STATE_WHAT)
 
@@ -107,12 +116,13 @@ def run_configure(profile: ResolvedProfile, *, source: str | Path | None = None,
     names_shim = _names(plan, shim_dir)
     if names_shim:  # first the directory, then the file that names it
         shim.build(shim_dir, Path(settings.cuda.local_cuda_path))
-    outcome = rcfile.write(rc_path, content, backup_dir=state / "backups", stamp=stamp)
+    # The state directory first: when it cannot be written (full, a loop), the tree is untouched.
     environment.save(env, state)
+    outcome = rcfile.write(rc_path, content, backup_dir=state / "backups", stamp=stamp)
     if not names_shim and (shim_dir / shim.PLAN_FILE).exists():
         shim.remove(shim_dir)  # the rc no longer names it
     return ConfigureResult(rc_path, content, outcome.changed, outcome.backup, env, facts,
-                           tuple(rows))
+                           tuple(rows), outcome.replaced_link)
 
 
 def _names(plan, shim_dir: Path) -> bool:
@@ -133,7 +143,11 @@ def configure(profile_ref: str | None = None, *, source: str | None = None,
             console.plain(text)
         print_environment(result.environment, None)
         return 0
-    if result.backup:
+    if result.replaced_link:
+        console.warn(f"{result.rc_path} was a symlink to {result.replaced_link}: it is now a "
+                     f"file of its own; the link's target is left as it was"
+                     + (f", and its content is kept in {result.backup}" if result.backup else ""))
+    elif result.backup:
         console.warn(f"{result.rc_path} was not written by tfbuild or was edited since: the "
                      f"previous content is kept in {result.backup}")
     console.success(f"{result.rc_path} " + ("written" if result.changed else

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,10 +81,23 @@ class WriteOutcome:
     path: Path
     changed: bool
     backup: Path | None
-    previous: str  # "absent", "tfbuild", "edited", "foreign"
+    previous: str  # "absent", "tfbuild", "edited", "foreign", "link"
+    replaced_link: str | None = None  # the rc file was a symlink to this (now a file)
 
 
 def write(path: Path, content: str, *, backup_dir: Path, stamp: str) -> WriteOutcome:
+    if path.is_symlink():
+        # Replaced by a file of its own (the target may be shared, e.g. by another checkout),
+        # never written through; what it showed is backed up as an edit would be.
+        target = os.readlink(path)
+        current = path.read_text(errors="replace") if path.is_file() else None
+        if current == content:
+            return WriteOutcome(path, False, None, "link")
+        backup = None
+        if current is not None:
+            backup = copy_backup(path, backup_dir, stamp)
+        atomic_write(path, content)
+        return WriteOutcome(path, True, backup, "link", target)
     if not path.exists():
         atomic_write(path, content)
         return WriteOutcome(path, True, None, "absent")
