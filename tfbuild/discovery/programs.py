@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from tfbuild.discovery import probecache
-from tfbuild.errors import TfbuildError
+from tfbuild.errors import Interrupted, TfbuildError
 from tfbuild.runner import Runner
 
 
@@ -29,6 +29,8 @@ def probe(runner: Runner, argv: Sequence[str], *, cwd: str | Path | None = None,
         return True, output
     try:
         result = runner.run(argv, cwd=cwd, check=False, timeout=timeout, input=input, env=env)
+    except Interrupted:  # a stopped probe stops the command; never a fact
+        raise
     except TfbuildError as exc:
         return False, str(exc)
     if cache and result.ok:

@@ -10,7 +10,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from tfbuild.errors import TfbuildError
+from tfbuild.errors import Interrupted, TfbuildError
 from tfbuild.files import atomic_write, sha256_file
 from tfbuild.runner import Runner, tail
 from tfbuild.wheel_audit import WheelAudit, parse_show_json
@@ -47,6 +47,8 @@ def audit_wheel(wheel: Path, runner: Runner, *, sha256: str | None = None,
         result = runner.run([sys.executable, "-m", "auditwheel", "show", "--json",
                              "--allow-pure-python-wheel", str(wheel)],
                             check=False, timeout=TIMEOUT_S)
+    except Interrupted:  # a stopped probe stops the command; never a fact
+        raise
     except TfbuildError as exc:
         return WheelAudit(wheel.name, tool, error=f"auditwheel did not finish: {exc.message}")
     if "unrecognized arguments: --json" in result.stderr:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from tfbuild import cachekeys
 from tfbuild.doctor.checks import OK, SKIP, WARN, Check, Context
-from tfbuild.errors import TfbuildError
+from tfbuild.errors import Interrupted, TfbuildError
 
 ROW = "build.cache_keys"
 EXPECTED = "no value in Bazel's action keys under a home, venv, temp, state or checkout directory"
@@ -36,6 +36,8 @@ def check_cache_keys(ctx: Context) -> Iterable[Check]:
         return
     try:
         inputs = planned_inputs(ctx)
+    except Interrupted:  # a stopped probe stops the command; never a fact
+        raise
     except TfbuildError as exc:
         yield Check(ROW, SKIP, f"not planned: {exc.message}", EXPECTED, exc.hint)
         return

@@ -367,9 +367,9 @@ def credentials_problem(text: str) -> tuple[str, str] | None:
         return None
     return ("carries credentials in a URL (user:password@ or token@): they would be written "
             "to .tf_configure.bazelrc, logs and manifests",
-            "remove them from the URL; for a remote cache or executor put the header in a "
-            "variable named by remote.header_env (e.g. \"Authorization: Basic <base64>\"), "
-            "for a pip index or download mirror put them in ~/.netrc")
+            "remove them from the URL; for a remote cache or executor export the whole "
+            "authorization header in a variable and name it in remote.header_env; for a pip "
+            "index or download mirror put them in ~/.netrc")
 
 
 def _every_value(value: object) -> str | tuple[str, str]:
