@@ -196,10 +196,9 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         run_files = RunFiles.beside(log_path)
         t = time.monotonic()
         try:
-            with space.guarded(settings, src) as guard:
-                pipeline = _run_bazel(dataclasses.replace(cmd, run_options=run_files.bazel_options()),
-                                      src, env, log_path, runner, output_base,
-                                      on_start=guard.start)
+            pipeline = run_bazel_guarded(
+                settings, src, dataclasses.replace(cmd, run_options=run_files.bazel_options()),
+                env, log_path, runner, output_base)
         finally:
             run_files.keep_bep()
         summary = pipeline.summary
@@ -356,6 +355,14 @@ def _bazel_bin(cmd: BazelCommand, src: Path, env: dict, runner: Runner,
     if not lines or not lines[-1].startswith("/"):
         raise BuildFailed(f"`bazel info bazel-bin` printed no path: {result.stdout.strip()!r}")
     return Path(lines[-1])
+
+
+def run_bazel_guarded(settings, src: Path, cmd: BazelCommand, env: dict, log_path: Path,
+                      runner: Runner, output_base: Path | None) -> LogPipeline:
+    """Bazel under the build's guard: the disk cache marked in use and free space on the
+    output root watched from the moment Bazel starts (OutOfSpace when the watch stopped it)."""
+    with space.guarded(settings, src) as guard:
+        return _run_bazel(cmd, src, env, log_path, runner, output_base, on_start=guard.start)
 
 
 def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,

@@ -152,8 +152,12 @@ def check_shape(document: object, path: Path) -> None:
             raise ConfigError(f"{path}: section {key!r} is a JSON {type(document[key]).__name__}, "
                               f"not {'an object' if kind is dict else 'a list'}", hint=fix)
     inputs = (document.get("cache_keys") or {}).get("inputs", [])
-    if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
-        raise ConfigError(f"{path}: cache_keys.inputs is not a list of objects", hint=fix)
+    fields = {"origin", "config", "option", "value", "reach"}
+    if not isinstance(inputs, list) or not all(
+            isinstance(i, dict) and set(i) == fields and all(isinstance(v, str) for v in i.values())
+            for i in inputs):
+        raise ConfigError(f"{path}: cache_keys.inputs is not a list of "
+                          f"{{{', '.join(sorted(fields))}}} objects", hint=fix)
     for key in ("toolchain", "bazel", "profile", "tensorflow", "remote", "configure"):
         section = document.get(key) or {}
         if key == "toolchain" and not all(v is None or isinstance(v, dict)
