@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -40,7 +41,11 @@ def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None) -> N
         )
     if mode is None and path.exists():
         mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        _no_space(exc, path)
+        raise
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
@@ -48,12 +53,29 @@ def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None) -> N
             os.fsync(handle.fileno())
         os.chmod(tmp, mode if mode is not None else 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            _no_space(exc, path)
         raise
+
+
+# Which setting moves what tfbuild writes, for the message of a full filesystem.
+MOVED_BY = ("the state directory: TFBUILD_STATE_DIR; artifacts: build.dist_dir; the TF tree's "
+            "rc file: --source; Bazel's output: build.output_user_root")
+
+
+def _no_space(exc: OSError, path: Path) -> None:
+    """A full filesystem names the file and what moves it (the old file, if any, is intact)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        from tfbuild.errors import OutOfSpace
+
+        raise OutOfSpace(f"cannot write {path}: no space left on the filesystem of "
+                         f"{path.parent} (nothing was changed)",
+                         hint=f"free space there, or move it ({MOVED_BY})") from None
 
 
 def write_if_changed(path: Path, data: bytes | str) -> bool:

@@ -296,3 +296,48 @@ def test_the_bazel_client_path_is_the_profiles_not_the_shells():
     assert other["PATH"] == client["PATH"]  # the same from any shell
     for name in ("PYTHONPATH", "VIRTUAL_ENV", "CC", "CXX"):
         assert name in client and client[name] is None  # unset for the client
+
+
+# -- issue 19 leftovers: small pure checks ---------------------------------------------------------
+def test_a_full_filesystem_names_the_file_and_what_moves_it(tmp_path, monkeypatch):
+    import errno
+
+    from tfbuild import files
+
+    target = tmp_path / "environment.json"
+    target.write_text("old")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    with pytest.raises(OutOfSpace) as info:
+        files.atomic_write(target, "new")
+    assert str(target) in info.value.message and "TFBUILD_STATE_DIR" in info.value.hint
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_symlinked_rc_file_becomes_a_file_and_what_it_showed_is_kept(tmp_path):
+    from tfbuild.configure import rcfile
+
+    shared = tmp_path / "shared.bazelrc"
+    shared.write_text("build --copt=-O3\n")
+    rc = tmp_path / "tf" / rcfile.RC_NAME
+    rc.parent.mkdir()
+    rc.symlink_to(shared)
+    outcome = rcfile.write(rc, "build --copt=-O2\n", backup_dir=tmp_path / "backups", stamp="s")
+    assert outcome.replaced_link == str(shared) and outcome.changed
+    assert not rc.is_symlink() and rc.read_text() == "build --copt=-O2\n"
+    assert shared.read_text() == "build --copt=-O3\n"  # the link's target is not written
+    assert outcome.backup.read_text() == "build --copt=-O3\n"
+
+
+def test_the_hermetic_versions_suggested_are_ones_a_profile_can_hold():
+    from tfbuild.doctor import checks
+    from tfbuild.settings.validate import RULES
+
+    suggested = checks._settable(["11.8", "12.4.0", "8.9.4.25", "9.3.0"])
+    assert suggested == ["12.4.0", "9.3.0"]
+    settings = resolve("cpu").settings
+    for version in suggested:
+        assert RULES["cuda.version"](version, settings) == ""
