@@ -18,12 +18,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, SpinnerColumn,
                            TextColumn, TimeElapsedColumn, TransferSpeedColumn)
-from rich.table import Table
+from rich.table import Column, Table
 
 from tfbuild import secrets
 
 _out: Console | None = None
 _err: Console | None = None
+# The live region on the terminal, if one is shown (a bar at the bottom): while it is, every
+# output (stdout's and stderr's) is printed through its console, above it, whole.
+_live: list[Progress] = []
 
 
 def _make(stream) -> Console:
@@ -70,6 +73,8 @@ FALSE_WORDS = ("0", "", "no", "false", "off", "never")
 
 def out() -> Console:
     global _out
+    if _live:
+        return _live[-1].console
     if _out is None or _out.file is not sys.stdout:
         _out = _make(sys.stdout)
     return _out
@@ -77,6 +82,8 @@ def out() -> Console:
 
 def err() -> Console:
     global _err
+    if _live:  # the region is on the terminal's screen: errors go above it, not into it
+        return _live[-1].console
     if _err is None or _err.file is not sys.stderr:
         _err = _make(sys.stderr)
     return _err
@@ -93,6 +100,10 @@ def info(message: str) -> None:
 def plain(message: str) -> None:
     """Print text as is, no markup and no wrapping (commands, diffs, JSON)."""
     message = clean(message)
+    if _live:
+        _live[-1].console.print(message.removesuffix("\n"), markup=False, highlight=False,
+                                soft_wrap=True)
+        return
     stream = out().file
     stream.write(message if message.endswith("\n") else message + "\n")
     stream.flush()
@@ -152,32 +163,47 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]],
 
 
 @contextmanager
-def timed_step(message: str) -> Iterator[None]:
-    """A step with its duration, printed when it ends."""
-    step(message)
-    start = time.monotonic()
+def live_region(progress: Progress) -> Iterator[Progress]:
+    """Show `progress` as the one live region at the bottom of the terminal until the block
+    ends; everything printed meanwhile scrolls above it. Its last state stays on the screen
+    once, as the region stops."""
+    progress.start()
+    _live.append(progress)
     try:
-        yield
+        yield progress
     finally:
-        note(f"    ({message}: {time.monotonic() - start:.1f}s)")
+        _live.remove(progress)
+        progress.stop()
+
+
+def _progress(*columns) -> Progress:
+    return Progress(*columns, console=out(), transient=False, redirect_stdout=True,
+                    redirect_stderr=True, refresh_per_second=8)
+
+
+def _fitting(template: str, ratio: int | None = None, style: str = "") -> TextColumn:
+    """A text column that is cut with an ellipsis, never wrapped: a wrapped region line would
+    leave copies of the bar on a narrow terminal."""
+    return TextColumn(template, style=style,
+                      table_column=Column(no_wrap=True, overflow="ellipsis", ratio=ratio))
 
 
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int, str], None] | None]:
-    """A Rich progress bar on a terminal; None elsewhere (callers print plain lines)."""
+    """A live bar on a terminal (done/total, elapsed time, what runs now); None elsewhere
+    (callers print plain lines)."""
     if not is_interactive():
         yield None
         return
-    progress = Progress(
-        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-        MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("[dim]{task.fields[action]}"),
-        console=out(), transient=False,
-    )
-    with progress:
+    progress = _progress(SpinnerColumn(finished_text="[green]✓[/]"),
+                         _fitting("[bold]{task.description}"), BarColumn(bar_width=20),
+                         MofNCompleteColumn(), TimeElapsedColumn(),
+                         _fitting("{task.fields[action]}", ratio=1, style="dim"))
+    with live_region(progress):
         task = progress.add_task(description, total=None, action="")
 
         def update(done: int, total: int, action: str) -> None:
-            progress.update(task, completed=done, total=total or None, action=clean(action)[:70])
+            progress.update(task, completed=done, total=total or None, action=clean(action))
 
         yield update
 
@@ -207,13 +233,16 @@ class DownloadBar:
         if self.progress is None:
             if not is_interactive() or time.monotonic() - self.started < self.delay:
                 return
-            self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                                     DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn(),
-                                     console=out())
+            self.progress = _progress(_fitting("[bold]{task.description}"), BarColumn(),
+                                      DownloadColumn(), TransferSpeedColumn(),
+                                      TimeElapsedColumn())
             self.progress.start()
+            _live.append(self.progress)
             self.task = self.progress.add_task(self.description, total=self.total or None)
         self.progress.update(self.task, completed=self.done, total=self.total or None)
 
     def close(self) -> None:
         if self.progress is not None:
+            if self.progress in _live:
+                _live.remove(self.progress)
             self.progress.stop()

@@ -414,11 +414,15 @@ def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,
             log.flush()
             raise Interrupted(f"build interrupted; Bazel was stopped cleanly (log: {log_path})",
                               hint="run `invoke build` again to continue where it stopped") from None
-    summary = pipeline.summary
-    if code != 0:
-        summary.succeeded = False
-    elif summary.succeeded is None:
-        summary.succeeded = True
+        summary = pipeline.summary
+        if code != 0:
+            summary.succeeded = False
+        elif summary.succeeded is None:
+            summary.succeeded = True
+        if bar:  # the region's last state, shown once as it stops: all done, or where it failed
+            done, total = summary.finished()
+            with shown_lock:
+                bar(done, total, "done" if summary.succeeded else "failed")
     return pipeline
 
 

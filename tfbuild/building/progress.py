@@ -16,6 +16,7 @@ from typing import TextIO
 PROGRESS = re.compile(r"^\[([\d,]+) / ([\d,]+)\] (.*)")
 NOTICE_STARTS = frozenset("IEFSW")
 PROCESSES = re.compile(r"^INFO: (\d+) process(?:es)?: (.*)\.$")
+COMPLETED = re.compile(r"^INFO: Build completed successfully, ([\d,]+) total actions?")
 
 # Before the first `[n / m]` line, Bazel's progress is a phase line (UiStateTracker.
 # writeProgressBar): "Loading: 3 packages loaded" (with "    currently loading: ..." under it),
@@ -68,7 +69,16 @@ class BuildSummary:
     analysis_discarded: bool = False
     server_started: bool = False
     succeeded: bool | None = None
+    total_actions: int | None = None  # "Build completed successfully, N total actions"
     error_lines: list[str] = field(default_factory=list)
+
+    def finished(self) -> tuple[int, int]:
+        """(done, total) for the bar's last state: all done when the build succeeded (Bazel's
+        last `[n / m]` line is printed before the last actions end)."""
+        if self.succeeded:
+            total = max(self.total, self.total_actions or 0)
+            return total, total
+        return self.done, self.total
 
     @property
     def executed(self) -> int:
@@ -198,6 +208,8 @@ class LogPipeline:
                 s.analysis_discarded = True
             elif line.startswith("INFO: Build completed successfully"):
                 s.succeeded = True
+                if (done := COMPLETED.match(line)):
+                    s.total_actions = int(done.group(1).replace(",", ""))
             elif line.startswith("INFO: Build did NOT complete successfully"):
                 s.succeeded = False
         elif line.startswith("Starting local Bazel server"):
