@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 import os
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tfbuild.discovery.facts import Facts
 from tfbuild.errors import PreconditionError
 from tfbuild.files import write_if_changed
-from tfbuild.paths import SYSTEM_PATH
+from tfbuild.paths import SYSTEM_PATH, action_path_dirs
 from tfbuild.settings.model import Settings
 
 ENV_JSON, ENV_SH = "environment.json", "environment.sh"
@@ -72,18 +72,22 @@ SHELL_ONLY = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "VI
               "LIBRARY_PATH", "CC", "CXX", "CFLAGS", "CXXFLAGS", "LDFLAGS")
 
 
-def action_path(facts: Facts) -> str:
-    """PATH for Bazel's actions: the toolkit's bin (its ptxas), clang's bin, fixed system dirs."""
-    return ":".join(_unique([*tool_bin_dirs(facts), *SYSTEM_PATH]))
+def action_path(facts: Facts, extra: Sequence[str] = ()) -> str:
+    """PATH for Bazel's actions: the toolkit's bin (its ptxas), clang's bin, the profile's
+    build.action_path_dirs, fixed system dirs (paths.action_path_dirs)."""
+    return ":".join(action_path_dirs(
+        ptxas=facts.cuda.ptxas if facts.cuda else None,
+        clang=facts.clang.bazel_path or facts.clang.path, extra=tuple(extra)))
 
 
-def bazel_client_env(run_env: BuildEnvironment, facts: Facts) -> dict[str, str | None]:
+def bazel_client_env(run_env: BuildEnvironment, facts: Facts,
+                     extra_path: Sequence[str] = ()) -> dict[str, str | None]:
     """Changes to the invoking environment for the Bazel client: PATH from the profile, the
     library path of the profile's toolchain (or none), and no Python/venv/compiler variables of
     the shell, so that repository rules see the same environment from any shell. HOME, USER,
     proxies and BAZELISK_* are kept: they locate caches and networks, not build inputs."""
     env: dict[str, str | None] = {name: None for name in SHELL_ONLY}
-    env["PATH"] = action_path(facts)
+    env["PATH"] = action_path(facts, extra_path)
     libs = library_dirs(facts)
     env["LD_LIBRARY_PATH"] = ":".join(libs) if libs else None
     for name, value in run_env.variables:

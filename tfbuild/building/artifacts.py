@@ -1,20 +1,21 @@
-"""Collecting the wheel and the libtensorflow shared libraries into dist/<profile>/, symlinks
-kept, with SHA256SUMS. The new directory is assembled aside and swapped in whole."""
+"""Collecting the build's outputs (the wheel and the libtensorflow shared libraries) into
+dist/<profile>/, symlinks kept, with SHA256SUMS. Which files: exactly those Bazel's build events
+name as the requested targets' outputs. The new directory is assembled aside and swapped in
+whole."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from tfbuild.errors import BuildFailed
 from tfbuild.files import atomic_write, sha256_file
-
-LIB_PATTERNS = ("libtensorflow_framework*.so*", "libtensorflow*.so*")
-WHEEL_GLOB = "tensorflow/tools/pip_package/wheel_house/*.whl"
-
 
 @dataclass(frozen=True)
 class Artifact:
@@ -28,32 +29,73 @@ class Artifact:
                 "symlink_to": self.symlink_to}
 
 
-def find_outputs(bazel_bin: Path) -> list[Path]:
-    wheels = sorted(bazel_bin.glob(WHEEL_GLOB))
-    libs: dict[str, Path] = {}
-    for pattern in LIB_PATTERNS:
-        for path in sorted((bazel_bin / "tensorflow").glob(pattern)):
-            if path.name.endswith((".params", ".runfiles_manifest")) or path.is_dir():
-                continue
-            libs.setdefault(path.name, path)
-    return [*wheels, *libs.values()]
-
-
 WHEEL_TARGET = "//tensorflow/tools/pip_package:wheel"
+_PATTERN = re.compile(r"(\.\.\.|:all$|:\*$|:all-targets$)")
 
 
-def collect(bazel_bin: Path, dest: Path, targets: tuple[str, ...] = (WHEEL_TARGET,)) -> list[Artifact]:
-    outputs = find_outputs(bazel_bin)
-    if WHEEL_TARGET in targets and not any(p.suffix == ".whl" for p in outputs):
-        raise BuildFailed(f"Bazel succeeded but no wheel is under {bazel_bin}/{WHEEL_GLOB}",
-                          hint="check build.targets includes //tensorflow/tools/pip_package:wheel")
+def outputs_from_events(target_outputs: Sequence[tuple[str, bool, Sequence[str]]] | None,
+                        targets: Sequence[str]) -> list[Path]:
+    """Exactly the files Bazel's build events name as the requested targets' default outputs
+    (never a glob of bazel-bin: an old wheel or library there is not this build's). Refused when
+    there are no build events, a requested target is missing from them or produced nothing,
+    or an output was left remote (not downloaded)."""
+    fix = "build again; keep --build_event_json_file out of --bazel-opt (tfbuild reads it)"
+    if not target_outputs:
+        raise BuildFailed("Bazel succeeded, but its build events name no target outputs: "
+                          "nothing can be collected", hint=fix)
+    reported = {label for label, _, _ in target_outputs}
+    missing = [t for t in targets if not _PATTERN.search(t) and _canonical(t) not in reported]
+    if missing:
+        raise BuildFailed(f"Bazel's build events do not report {', '.join(missing)}: nothing "
+                          "of it can be collected", hint=fix)
+    files: dict[str, Path] = {}
+    for label, succeeded, uris in target_outputs:
+        if not succeeded:
+            raise BuildFailed(f"{label} did not build (its build event says so)", hint=fix)
+        if not uris:
+            raise BuildFailed(f"{label} produced no output file",
+                              hint=f"check the target {label} in build.targets")
+        for uri in uris:
+            parsed = urlparse(uri)
+            if parsed.scheme != "file":
+                raise BuildFailed(f"{label}: output {uri} was not downloaded from the remote "
+                                  "(only file:// outputs can be collected)",
+                                  hint="build with --remote_download_toplevel (or outputs=all)")
+            path = Path(unquote(parsed.path))
+            if not os.path.lexists(path):
+                raise BuildFailed(f"{label}: output {path} named by the build events does not "
+                                  "exist", hint=fix)
+            other = files.get(path.name)
+            if other is not None and other != path:
+                raise BuildFailed(f"two outputs are named {path.name}: {other} and {path}",
+                                  hint="build.targets names targets whose outputs collide in "
+                                  "dist/<profile>/")
+            files[path.name] = path
+    if WHEEL_TARGET in targets and not any(p.suffix == ".whl" for p in files.values()):
+        raise BuildFailed(f"{WHEEL_TARGET} built no .whl file (its outputs: "
+                          f"{', '.join(files) or 'none'})",
+                          hint="check that the wheel target builds the wheel")
+    return list(files.values())
+
+
+def _canonical(label: str) -> str:
+    """As build events print a label: `//pkg` is `//pkg:pkg`; `@repo//x` keeps its repo."""
+    if ":" not in label.rsplit("//", 1)[-1]:
+        label = f"{label}:{label.rstrip('/').rsplit('/', 1)[-1]}"
+    return label
+
+
+def collect(outputs: Sequence[Path], dest: Path) -> list[Artifact]:
+    """Copy the given outputs into dest (symlinks between them kept as symlinks), with
+    SHA256SUMS; the new directory is assembled aside and swapped in whole."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    names = {p.name for p in outputs}
     try:
         artifacts = []
         for path in outputs:
             target = staging / path.name
-            if path.is_symlink() and os.readlink(path) in {p.name for p in outputs}:
+            if path.is_symlink() and os.readlink(path) in names:
                 link = os.readlink(path)
                 target.symlink_to(link)
                 artifacts.append(Artifact(path.name, None, 0, link))

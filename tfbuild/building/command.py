@@ -215,12 +215,5 @@ def fetch_rules_python(cmd: BazelCommand) -> BazelCommand:
                                targets=(RULES_PYTHON_INSTALLER,))
 
 
-def info_command(cmd: BazelCommand, key: str) -> BazelCommand:
-    """`bazel info KEY` with the build's startup options and options: the same server, and
-    the `bazel-bin` of the build's configuration (never `<source>/bazel-bin`, a convenience
-    link that --symlink_prefix or a symlinked tree can make wrong or absent)."""
-    return dataclasses.replace(cmd, command="info", targets=(key,))
-
-
 def uses_secret(values: Sequence[str]) -> bool:
     return any(v.startswith("--remote_header") for v in values)

@@ -10,7 +10,7 @@ from pathlib import Path
 from tfbuild import space
 from tfbuild.discovery import cuda, probecache, system, tlsnative, toolchain
 from tfbuild.discovery.facts import Facts
-from tfbuild.paths import cuda_shim_dir, expand
+from tfbuild.paths import action_path_dirs, cuda_shim_dir, expand
 from tfbuild.runner import Runner
 from tfbuild.settings.model import Settings
 
@@ -32,12 +32,20 @@ def _discover(settings: Settings, *, source_dir: Path | None, runner: Runner | N
     clang = toolchain.find_clang(runner, explicit=tc.clang_path, prefix=tc.clang_prefix,
                                  major=tc.clang_major, env=env)
     python = toolchain.find_python(runner, tc.python, env, tc.python_version)
+    local_cuda, cuda_candidates = (cuda.find_cuda(runner, local_path=settings.cuda.local_cuda_path,
+                                                  site_packages=python.site_packages, env=env)
+                                   if settings.cuda.enabled else (None, ()))
+    # Tools the build's actions run are looked up where the actions will look: in their PATH.
+    action_dirs = action_path_dirs(ptxas=local_cuda.ptxas if local_cuda else None,
+                                   clang=clang.bazel_path or clang.path,
+                                   extra=tuple(settings.build.action_path_dirs))
     facts = dict(
         clang=clang,
         lld=toolchain.find_lld(runner, clang, tc.clang_major, env),
         gcc=toolchain.find_versioned(runner, "gcc", tc.gcc_major, env),
         gxx=toolchain.find_versioned(runner, "g++", tc.gcc_major, env),
-        patchelf=toolchain.find_patchelf(runner, env),
+        patchelf=toolchain.find_patchelf(runner, {"PATH": ":".join(action_dirs)}),
+        patchelf_elsewhere=toolchain.which_program("patchelf", env),
         bazel=toolchain.find_bazel(runner, explicit=tc.bazel, source_dir=source_dir, env=env),
         python=python,
         machine=system.machine(expand(settings.build.output_user_root or "~")),
@@ -49,9 +57,6 @@ def _discover(settings: Settings, *, source_dir: Path | None, runner: Runner | N
         netty_tcnative=tlsnative.debian_tcnative(),
     )
     if settings.cuda.enabled:
-        local_cuda, cuda_candidates = cuda.find_cuda(
-            runner, local_path=settings.cuda.local_cuda_path,
-            site_packages=python.site_packages, env=env)
         roots = [c.root for c in (local_cuda, *cuda_candidates) if c and c.layout != "pip"]
         local_cudnn, cudnn_candidates = cuda.find_cudnn(
             local_path=settings.cuda.local_cudnn_path, cuda_roots=roots,

@@ -143,7 +143,8 @@ class Facts:
     lld: Tool = field(default_factory=lambda: Tool("ld.lld"))
     gcc: Tool = field(default_factory=lambda: Tool("gcc"))
     gxx: Tool = field(default_factory=lambda: Tool("g++"))
-    patchelf: Tool = field(default_factory=lambda: Tool("patchelf"))
+    patchelf: Tool = field(default_factory=lambda: Tool("patchelf"))  # on the actions' PATH
+    patchelf_elsewhere: str | None = None  # where the shell's PATH has it
     bazel: Bazel = field(default_factory=Bazel)
     python: Python = field(default_factory=Python)
     cuda: CudaToolkit | None = None  # the profile's local CUDA (or the one found)

@@ -166,6 +166,11 @@ def find_versioned(runner: Runner, base: str, major: int, env: Mapping[str, str]
     return Tool(f"{base}-{major}")
 
 
+def which_program(name: str, env: Mapping[str, str]) -> str | None:
+    """Where the given environment's PATH has a program (no probe)."""
+    return which(name, env)
+
+
 def find_patchelf(runner: Runner, env: Mapping[str, str]) -> Tool:
     path = which("patchelf", env)
     if not path:

@@ -160,10 +160,29 @@ def check_linkers_and_tools(ctx: Context) -> Iterable[Check]:
                         f"apt install gcc-{tc.gcc_major} g++-{tc.gcc_major}")
         else:
             yield Check(tool.name.split("-")[0], OK, f"{tool.path} ({tool.version})", expected)
-    p = facts.patchelf
-    yield (Check("patchelf", OK, f"{p.path} ({p.version})", "patchelf (wheel build)") if p.path
-           else Check("patchelf", FAIL, "not found", "patchelf (wheel build)",
-                      "apt install patchelf"))
+    yield check_action_tool(ctx, "patchelf", facts.patchelf, facts.patchelf_elsewhere)
+
+
+WHEEL_TARGET = "//tensorflow/tools/pip_package:wheel"
+
+
+def check_action_tool(ctx: Context, name: str, tool, elsewhere: str | None) -> Check:
+    """A program the build's actions run from PATH (TF's wheel step runs patchelf), looked up
+    in the PATH the actions see (paths.action_path_dirs), not the shell's: a tool only the
+    shell has fails the last action, hours in. Blocking when the wheel is built."""
+    expected = f"{name} on the actions' PATH (the wheel step runs it)"
+    if tool.path:
+        return Check(name, OK, f"{tool.path} ({tool.version})", expected)
+    blocking = WHEEL_TARGET in ctx.settings.build.targets
+    if elsewhere:
+        directory = os.path.dirname(elsewhere)
+        return Check(name, FAIL, f"not on the PATH Bazel's actions see; found at {elsewhere} on "
+                     "your shell's PATH only", expected,
+                     f"add {directory} to build.action_path_dirs (e.g. --set "
+                     f"'build.action_path_dirs=[\"{directory}\"]'), or install it system-wide "
+                     f"(apt install {name})", blocking=blocking)
+    return Check(name, FAIL, "not found", expected, f"apt install {name}, or add its directory "
+                 "to build.action_path_dirs", blocking=blocking)
 
 
 def check_bazel(ctx: Context) -> Iterable[Check]:

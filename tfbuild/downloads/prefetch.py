@@ -203,7 +203,8 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
         build_cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path,
                                  jobs=_jobs(profile, request, cfg), env=dict(os.environ))
         cmd = dataclasses.replace(build_cmd, options=(*build_cmd.options, "--nobuild"))
-        env = environment.bazel_client_env(cfg.environment, cfg.facts)
+        env = environment.bazel_client_env(cfg.environment, cfg.facts,
+                                           settings.build.action_path_dirs)
         state = paths.state_dir(src)
         with build_lock(state, src):
             output_base = paths.output_base(settings, src)

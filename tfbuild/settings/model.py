@@ -108,6 +108,12 @@ class BuildSettings:
         "Extra Bazel build options, added last so they win."))
     startup_options: list[str] = field(metadata=doc(
         "Extra Bazel startup options (keep them stable: a change restarts the server)."))
+    action_path_dirs: list[str] = field(metadata=doc(
+        "Directories added to the PATH Bazel's actions and its client (so repository rules) "
+        "see, after the toolchain's bin directories and before the system ones "
+        "(/usr/local/bin, /usr/bin, /bin, ...): for a tool the build runs from PATH, such as "
+        "TF's wheel step's `patchelf`, installed elsewhere. Absolute paths, the same on every "
+        "machine that shares a cache."))
     cc_opt_flags: list[str] = field(metadata=doc(
         "Optimisation flags (CC_OPT_FLAGS), written as `build --copt`/`--host_copt`: for "
         "every build (TF 2.18 defines no `build:opt`)."))

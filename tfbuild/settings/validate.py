@@ -219,6 +219,17 @@ def _flag(value: object, _s: Settings) -> str:
     return _no_control(text) or _rc_safe(text)
 
 
+def _action_dir(value: object, _s: Settings) -> str | tuple[str, str]:
+    """A directory on the actions' PATH: absolute (it is rendered into the rc file as it is),
+    no `:` (the PATH separator), no space or quote."""
+    text = str(value)
+    if not os.path.isabs(text):
+        return "is not an absolute path", "give an absolute directory, e.g. \"/opt/tools/bin\""
+    if ":" in text or any(c.isspace() for c in text):
+        return "contains ':' or white space", "give one directory per entry, without spaces"
+    return _rc_safe(text)
+
+
 def _repo_env(value: object, _s: Settings) -> str | tuple[str, str]:
     for name, val in dict(value).items():  # type: ignore[call-overload]
         if not _ENV_NAME.match(name):
@@ -313,6 +324,7 @@ RULES: dict[str, Rule] = {
     "build.repo_env": _repo_env,
     "build.bazel_options": _each(_option),
     "build.startup_options": _each(_option),
+    "build.action_path_dirs": _each(_action_dir),
     "build.cc_opt_flags": _each(_flag),
     "build.disk_cache": _plain_path,
     "build.dist_dir": _nonempty_str,
