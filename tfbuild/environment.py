@@ -80,14 +80,23 @@ def action_path(facts: Facts, extra: Sequence[str] = ()) -> str:
         clang=facts.clang.bazel_path or facts.clang.path, extra=tuple(extra)))
 
 
+# Variables that TF 2.18.1's repository rules declare (`environ`) and that a shell sets to its
+# own values: a change re-runs the rule and what depends on it. TSL's cuda_configure declares
+# TMP and TMPDIR; the client gets tfbuild's stable temp dir for both (paths.bazel_temp_dir).
+TEMP_VARIABLES = ("TMP", "TMPDIR")
+
+
 def bazel_client_env(run_env: BuildEnvironment, facts: Facts,
-                     extra_path: Sequence[str] = ()) -> dict[str, str | None]:
+                     extra_path: Sequence[str] = (),
+                     temp_dir: str | None = None) -> dict[str, str | None]:
     """Changes to the invoking environment for the Bazel client: PATH from the profile, the
     library path of the profile's toolchain (or none), and no Python/venv/compiler variables of
     the shell, so that repository rules see the same environment from any shell. HOME, USER,
     proxies and BAZELISK_* are kept: they locate caches and networks, not build inputs."""
     env: dict[str, str | None] = {name: None for name in SHELL_ONLY}
     env["PATH"] = action_path(facts, extra_path)
+    for name in TEMP_VARIABLES:
+        env[name] = temp_dir
     libs = library_dirs(facts)
     env["LD_LIBRARY_PATH"] = ":".join(libs) if libs else None
     for name, value in run_env.variables:

@@ -86,6 +86,13 @@ def output_user_root(settings: Settings) -> Path:
     return Path.home() / ".cache" / "bazel" / f"_bazel_{getpass.getuser()}"
 
 
+def bazel_temp_dir(settings: Settings) -> Path:
+    """TMP/TMPDIR for the Bazel client (and so for repository rules that declare them, such as
+    TSL's cuda_configure, and for local actions' temporary files): stable, on the output
+    root's filesystem, the same for every build of that output root, never the shell's."""
+    return output_user_root(settings) / "tmp"
+
+
 def output_base(settings: Settings, source: Path) -> Path:
     """Bazel's output base, computed the way Bazel's client does (checked with `bazel info
     output_base` of Debian's Bazel 4.2.3 from a tree and an output root both reached through

@@ -45,12 +45,16 @@ def test_rebuild_from_another_shell_executes_nothing_and_keeps_the_analysis_cach
     source = tmp_path / "tensorflow"
     shutil.copytree(FIXTURE_WORKSPACE, source, symlinks=True)
     profile = tmp_path / "team.toml"
-    profile.write_text(team_profile())
+    # plus a target that reads @local_config_cuda, as every TF build does
+    profile.write_text(team_profile().replace('targets = [', 'targets = ["//tensorflow:cuda_probe", '))
     env = users.shell(tmp_path, "ann")
     try:
         _build(source, profile, env)
         rc = source / ".tf_configure.bazelrc"
         before = (rc.read_bytes(), rc.stat().st_mtime_ns)
+        (marker,) = Path(env["TFBUILD_BUILD_OUTPUT_USER_ROOT"]).glob(
+            "*/external/@local_config_cuda.marker")  # written when the rule (re-)runs
+        marker_before = (marker.read_bytes(), marker.stat().st_mtime_ns)
         other = dict(env, PATH=f"{tmp_path / 'venv-b' / 'bin'}:{env['PATH']}",
                      LD_LIBRARY_PATH=str(tmp_path / "other-lib"), PYTHONPATH=str(tmp_path / "py"),
                      TMPDIR=str(tmp_path), VIRTUAL_ENV=str(tmp_path / "venv-b"), LC_ALL="C.UTF-8")
@@ -60,6 +64,11 @@ def test_rebuild_from_another_shell_executes_nothing_and_keeps_the_analysis_cach
         assert "discarding analysis cache" not in log
         assert "0 packages loaded, 0 targets configured" in log
         assert (rc.read_bytes(), rc.stat().st_mtime_ns) == before  # the rc was not rewritten
+        # a repository rule declaring TMP/TMPDIR (as TSL's cuda_configure does) did not re-run
+        assert (marker.read_bytes(), marker.stat().st_mtime_ns) == marker_before
+        seen = json.loads((marker.parent / "local_config_cuda" / "seen.json").read_text())
+        assert seen["TMPDIR"] == seen["TMP"] == str(Path(
+            env["TFBUILD_BUILD_OUTPUT_USER_ROOT"]) / "tmp")
     finally:
         subprocess.run(["/usr/bin/bazel-4", f"--output_user_root={env['TFBUILD_BUILD_OUTPUT_USER_ROOT']}",
                         "shutdown"], cwd=source, capture_output=True)

@@ -120,14 +120,24 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
         console.plain(f"   {quote(fetch_rules_python(cmd).argv(with_secrets=False))}")
         step += 1
     console.info(f"{step}. bazel (copy-pasteable):")
-    console.plain(cmd.shell(src, environment.bazel_client_env(
-        cfg.environment, cfg.facts, settings.build.action_path_dirs)))
+    console.plain(cmd.shell(src, client_environment(settings, cfg, create=False)))
     console.note(f"   (invoke build adds --build_event_json_file and --profile: the files of the "
                  f"build's account, beside the log in {paths.state_dir(src) / 'logs'})")
     console.info(f"{step + 1}. collect the wheel and libtensorflow into "
                  f"{paths.expand(settings.build.dist_dir) / profile.name}/ with SHA256SUMS and "
                  "manifest.json; audit the wheel (auditwheel show)")
     return 0
+
+
+def client_environment(settings, cfg: ConfigureResult, *, create: bool = True
+                       ) -> dict[str, str | None]:
+    """The Bazel client's environment changes (environment.bazel_client_env) with the profile's
+    action PATH and tfbuild's stable temp dir (made here unless `create` is False)."""
+    temp = paths.bazel_temp_dir(settings)
+    if create:
+        temp.mkdir(parents=True, exist_ok=True)
+    return environment.bazel_client_env(cfg.environment, cfg.facts,
+                                        settings.build.action_path_dirs, str(temp))
 
 
 def _environ() -> dict[str, str]:
@@ -186,8 +196,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         for opt in cmd.secret_options:  # the header, and its value alone (as Bazel passes it on)
             value = opt.split("=", 1)[1]
             Runner.add_secret(value, value.partition("=")[2] or value.partition(":")[2].strip())
-        env = environment.bazel_client_env(cfg.environment, cfg.facts,
-                                           settings.build.action_path_dirs)
+        env = client_environment(settings, cfg)
         if _pip_patch_wanted(profile):
             t = time.monotonic()
             _prepare_pip_mirror(profile, cmd, src, output_base, env, runner)

@@ -181,8 +181,9 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
     """`bazel build --nobuild` of the build's targets with the build's startup options, rc files,
     configs and repo_env (configure and the download-mirror patch first, as `invoke build`
     does), plus the store's --distdir."""
-    from tfbuild import environment, patching
-    from tfbuild.building import _jobs, _pip_patch_wanted, _prepare_pip_mirror, _tls_provider
+    from tfbuild import patching
+    from tfbuild.building import (_jobs, _pip_patch_wanted, _prepare_pip_mirror, _tls_provider,
+                                  client_environment)
     from tfbuild.building.command import BuildRequest, plan_command
     from tfbuild.building.lock import build_lock
     from tfbuild.configure import blocking_failures, run_configure
@@ -203,8 +204,7 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
         build_cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path,
                                  jobs=_jobs(profile, request, cfg), env=dict(os.environ))
         cmd = dataclasses.replace(build_cmd, options=(*build_cmd.options, "--nobuild"))
-        env = environment.bazel_client_env(cfg.environment, cfg.facts,
-                                           settings.build.action_path_dirs)
+        env = client_environment(settings, cfg)
         state = paths.state_dir(src)
         with build_lock(state, src):
             output_base = paths.output_base(settings, src)
