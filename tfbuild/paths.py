@@ -128,8 +128,24 @@ def state_root() -> Path:
 STATE_WHAT = "state directory (TFBUILD_STATE_DIR, else $XDG_STATE_HOME/tfbuild or ~/.local/state/tfbuild)"
 
 
-def cuda_shim_dir(source: Path) -> Path:
-    return state_dir(source) / "cuda-shim"
+def cuda_shim_dir(source: Path, cuda_root: str | None = None) -> Path:
+    """The CUDA shim for a toolkit: its name follows the toolkit (its physical path and its
+    version file), so that `--repo_env LOCAL_CUDA_PATH` changes when the toolkit does and Bazel
+    re-runs the @cuda_* repository rules; the same toolkit keeps the same path (no re-fetch).
+    A repository input only: LOCAL_CUDA_PATH does not reach compile command lines."""
+    if not cuda_root:
+        return state_dir(source) / "cuda-shim"
+    real = os.path.realpath(cuda_root)
+    identity = hashlib.sha256(real.encode())
+    for name in ("version.json", "version.txt"):
+        try:
+            identity.update(Path(real, name).read_bytes())
+            break
+        except OSError:
+            continue
+    return state_dir(source) / f"cuda-shim-{identity.hexdigest()[:12]}"
+
+
 
 
 def tool_bin_dir() -> Path:

@@ -190,7 +190,7 @@ def test_configure_alone_makes_a_runfile_cuda_buildable(tf_workspace, runfile_cu
     before = (ws["source"] / CUDA_BZL).read_bytes()
     proc = configure(ws, shim_profile(ws, runfile_cuda, local_cudnn))
     assert proc.returncode == 0, proc.stderr
-    shim = next(ws["state"].glob("*/cuda-shim"))
+    shim = next(ws["state"].glob("*/cuda-shim-*"))
     assert f'LOCAL_CUDA_PATH="{shim}"' in (ws["source"] / ".tf_configure.bazelrc").read_text()
     assert (ws["source"] / CUDA_BZL).read_bytes() == before  # the tree is untouched
     seen = plain_build(ws)
@@ -205,7 +205,7 @@ def test_patch_revert_leaves_the_shim_the_rc_names(tf_workspace, runfile_cuda, l
     ws = tf_workspace
     profile = shim_profile(ws, runfile_cuda, local_cudnn)
     assert configure(ws, profile).returncode == 0
-    shim = next(ws["state"].glob("*/cuda-shim"))
+    shim = next(ws["state"].glob("*/cuda-shim-*"))
     mtime = shim.stat().st_mtime_ns
     assert patch(ws, profile).returncode == 0
     proc = patch(ws, profile, "--revert")
@@ -229,7 +229,7 @@ def test_a_missing_local_path_is_reported_and_configure_restores_it(tf_workspace
     assert configure(ws, profile).returncode == 0
     assert patch(ws, profile).returncode == 0
     assert patch(ws, profile, "--check").returncode == 0
-    shim = next(ws["state"].glob("*/cuda-shim"))
+    shim = next(ws["state"].glob("*/cuda-shim-*"))
     shutil.rmtree(shim)
     proc = patch(ws, profile, "--check")
     assert proc.returncode == 1
@@ -247,7 +247,7 @@ def test_configure_removes_the_shim_once_the_rc_stops_naming_it(tf_workspace, ru
                                                                local_cudnn):
     ws = tf_workspace
     assert configure(ws, shim_profile(ws, runfile_cuda, local_cudnn)).returncode == 0
-    shim = next(ws["state"].glob("*/cuda-shim"))
+    shim = next(ws["state"].glob("*/cuda-shim-*"))
     proc = configure(ws, shim_profile(ws, runfile_cuda, local_cudnn, layout="patch"))
     assert proc.returncode == 0, proc.stderr
     assert not shim.exists()
@@ -294,3 +294,29 @@ def test_revert_restores_a_fix_the_profile_stopped_asking_for(tf_workspace):
     proc = patch(ws, write_profile(ws, TF_DEFAULTS), "--revert")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "restored" in proc.stdout and (ws["source"] / REPO_BZL).read_bytes() == before
+
+
+def test_another_toolkit_of_the_same_version_reruns_the_cuda_repositories(tf_workspace,
+                                                                          runfile_cuda,
+                                                                          local_cudnn, tmp_path):
+    """Issue 20 item 5: the shim's path follows the toolkit, so LOCAL_CUDA_PATH (a repository
+    input) changes with it and Bazel re-runs @cuda_*; before, the same path left what the rules
+    generated from the first toolkit's files in place until `clean --expunge`."""
+    import shutil
+
+    ws = tf_workspace
+    other = tmp_path / "cuda1204-b" / "instdir"  # CUDA 12.4 too, another install of it
+    shutil.copytree(runfile_cuda, other, symlinks=True)
+    (other / "lib64" / "libcudart_b_only.so.12").write_bytes(b"only in the second toolkit")
+    assert configure(ws, shim_profile(ws, runfile_cuda, local_cudnn)).returncode == 0
+    first = plain_build(ws)
+    assert "libcudart_b_only.so.12" not in first["cudart"]["lib_entries"]
+    shims = list(ws["state"].glob("*/cuda-shim-*"))
+    assert configure(ws, shim_profile(ws, other, local_cudnn)).returncode == 0
+    second = plain_build(ws)
+    assert "libcudart_b_only.so.12" in second["cudart"]["lib_entries"]
+    (shim,) = list(ws["state"].glob("*/cuda-shim-*"))  # the first toolkit's shim is gone
+    assert shim not in shims
+    assert f'LOCAL_CUDA_PATH="{shim}"' in (ws["source"] / ".tf_configure.bazelrc").read_text()
+    assert configure(ws, shim_profile(ws, other, local_cudnn)).returncode == 0
+    assert list(ws["state"].glob("*/cuda-shim-*")) == [shim]  # the same toolkit, the same path

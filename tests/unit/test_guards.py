@@ -113,7 +113,7 @@ def _configure(tmp_path, monkeypatch, rows=()):
 def test_configure_builds_the_shim_the_rc_names_with_lib_from_lib64(tmp_path, monkeypatch):
     """Breakages: configure does not create the shim; the shim has no lib/."""
     src, result = _configure(tmp_path, monkeypatch)
-    shim = paths.cuda_shim_dir(src)
+    shim = paths.cuda_shim_dir(src, str(tmp_path / "cuda"))
     assert f'LOCAL_CUDA_PATH="{shim}"' in result.content
     assert (shim / "lib" / "libcudart.so.12").exists()  # lib64 seen as lib
     assert (shim / "lib" / "libcupti.so.12").exists()

@@ -103,7 +103,7 @@ def run_configure(profile: ResolvedProfile, *, source: str | Path | None = None,
         refuse_if_blocked(rows, step, not_blocking)
     warn_failures(rows, not_blocking)
     env = environment.compute(settings, facts, output_base=paths.output_base(settings, src))
-    shim_dir = paths.cuda_shim_dir(src)
+    shim_dir = paths.cuda_shim_dir(src, settings.cuda.local_cuda_path)
     plan = make_plan(settings, facts, env, profile=profile.name, shim=str(shim_dir))
     content = rcfile.render(plan)
     rc_path = src / rcfile.RC_NAME
@@ -119,8 +119,9 @@ def run_configure(profile: ResolvedProfile, *, source: str | Path | None = None,
     # The state directory first: when it cannot be written (full, a loop), the tree is untouched.
     environment.save(env, state)
     outcome = rcfile.write(rc_path, content, backup_dir=state / "backups", stamp=stamp)
-    if not names_shim and (shim_dir / shim.PLAN_FILE).exists():
-        shim.remove(shim_dir)  # the rc no longer names it
+    for old in shim.owned(state):  # shims of other toolkits: the rc no longer names them
+        if not (names_shim and old == shim_dir):
+            shim.remove(old)
     return ConfigureResult(rc_path, content, outcome.changed, outcome.backup, env, facts,
                            tuple(rows), outcome.replaced_link)
 

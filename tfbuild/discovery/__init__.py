@@ -53,7 +53,8 @@ def _discover(settings: Settings, *, source_dir: Path | None, runner: Runner | N
         ld_library_path=tuple(p for p in env.get("LD_LIBRARY_PATH", "").split(":") if p),
         path=tuple(p for p in env.get("PATH", "").split(":") if p),
         key_places=system.key_places(source_dir, env),
-        cuda_shim=str(cuda_shim_dir(source_dir)) if source_dir else "",
+        cuda_shim=(str(cuda_shim_dir(source_dir, settings.cuda.local_cuda_path))
+                   if source_dir else ""),
         netty_tcnative=tlsnative.debian_tcnative(),
     )
     if settings.cuda.enabled:

@@ -94,7 +94,7 @@ def targets(settings: Settings, source: Path, output_base: Path) -> list[Target]
     layout = settings.cuda.layout_fix
     out += _file_targets(load("cuda-lib64"), source, output_base, needs_fix and layout == "patch",
                          {}, why_not or f"cuda.layout_fix is {layout!r}")
-    shim_dir = paths.cuda_shim_dir(source)
+    shim_dir = paths.cuda_shim_dir(source, settings.cuda.local_cuda_path)
     out.append(Target(SHIM_ID, shim_dir, "state", "cuda-shim", needs_fix and layout == "shim",
                       required=True, params={"cuda_root": settings.cuda.local_cuda_path},
                       reason=why_not or f"cuda.layout_fix is {layout!r}"))

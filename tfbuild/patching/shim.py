@@ -79,6 +79,15 @@ def build(shim: Path, cuda_root: Path) -> bool:
     return True
 
 
+def owned(state: Path) -> list[Path]:
+    """The shims tfbuild made in a state directory (each holds its PLAN_FILE)."""
+    try:
+        return sorted(p for p in state.glob("cuda-shim*")
+                      if p.is_dir() and not p.is_symlink() and (p / PLAN_FILE).is_file())
+    except OSError:
+        return []
+
+
 def remove(shim: Path) -> bool:
     if not shim.exists():
         return False
