@@ -49,19 +49,78 @@ def user_heap_gib(startup_options) -> float | None:
     return None
 
 
-def bazel_heap_gib(settings: Settings) -> float:
+JVM_DEFAULT_HEAP = 0.25  # OpenJDK's MaxRAMPercentage: without -Xmx the heap may grow to 25% of RAM
+
+
+@dataclass(frozen=True)
+class HeapPlan:
+    """Bazel's JVM heap: capped (`-Xmx`) only when memory is short for the compile jobs, and
+    never below what TF's analysis needs (the pins' estimate). Decided from the physical RAM and
+    the cores, not from what is free now: it is a startup option, and a different one every run
+    would restart Bazel's server and lose its analysis cache."""
+
+    cap_gib: float | None  # None: no -Xmx, the JVM's default
+    default_gib: float | None  # 25% of the physical RAM, when known
+    needed_gib: float  # what TF's analysis needs (estimate, pins [machine])
+    reason: str
+    from_profile: bool = False
+
+    @property
+    def sizing_gib(self) -> float:
+        """What the heap may take, for sizing the jobs."""
+        if self.cap_gib is not None:
+            return self.cap_gib
+        return self.default_gib if self.default_gib is not None else self.needed_gib
+
+    def startup_options(self) -> list[str]:
+        if self.from_profile or self.cap_gib is None:
+            return []
+        return [f"--host_jvm_args=-Xmx{self.cap_gib:g}g"]
+
+    def as_dict(self) -> dict:
+        return {"cap_gib": self.cap_gib, "jvm_default_gib": self.default_gib,
+                "needed_gib": self.needed_gib, "from_profile": self.from_profile,
+                "reason": self.reason}
+
+
+def heap_plan(settings: Settings, machine: Machine | None = None) -> HeapPlan:
+    cuda = settings.cuda.enabled
+    figures = pins.machine()
+    needed = figures.bazel_heap_gib_cuda if cuda else figures.bazel_heap_gib_cpu
     own = user_heap_gib(settings.build.startup_options)
     if own is not None:
-        return own
-    sizing = pins.machine()
-    return sizing.bazel_heap_gib_cuda if settings.cuda.enabled else sizing.bazel_heap_gib_cpu
+        return HeapPlan(own, None, needed, f"the profile's -Xmx ({own:g} GiB, "
+                        "build.startup_options)", from_profile=True)
+    if machine is None or not machine.mem_total_gib:
+        return HeapPlan(needed, None, needed, f"RAM unknown: capped at {needed:g} GiB, what TF's "
+                        "analysis needs (estimate)")
+    total = machine.mem_total_gib
+    default = round(total * JVM_DEFAULT_HEAP, 1)
+    if default < needed:
+        return HeapPlan(needed, default, needed, f"the JVM's default heap (25% of {total:.0f} GiB "
+                        f"= {default:g} GiB) is below what TF's analysis needs: set to {needed:g} "
+                        "GiB")
+    per_job = figures.ram_gib_per_job_cuda if cuda else figures.ram_gib_per_job_cpu
+    link = figures.link_gib_cuda if cuda else figures.link_gib_cpu
+    headroom = figures.links_together * max(0.0, link - per_job)
+    room = total - headroom - machine.cpu_count * per_job  # heap that leaves every core a job
+    if default <= room:
+        return HeapPlan(None, default, needed, f"not capped: the JVM's default heap ({default:g} "
+                        f"GiB, 25% of {total:.0f} GiB) leaves room for a job on each of the "
+                        f"{machine.cpu_count} cores")
+    return HeapPlan(needed, default, needed, f"capped at {needed:g} GiB (what TF's analysis "
+                    f"needs, estimate): the JVM's default ({default:g} GiB, 25% of "
+                    f"{total:.0f} GiB) would take memory from the {machine.cpu_count} cores' "
+                    f"jobs ({per_job:g} GiB each)")
 
 
-def jvm_startup_options(settings: Settings) -> list[str]:
-    """`--host_jvm_args=-Xmx<N>g` from the pins, unless the profile sets its own."""
-    if user_heap_gib(settings.build.startup_options) is not None:
-        return []
-    return [f"--host_jvm_args=-Xmx{bazel_heap_gib(settings):g}g"]
+def bazel_heap_gib(settings: Settings, machine: Machine | None = None) -> float:
+    return heap_plan(settings, machine).sizing_gib
+
+
+def jvm_startup_options(settings: Settings, machine: Machine | None = None) -> list[str]:
+    """`--host_jvm_args=-Xmx<N>g` when heap_plan caps the heap (never with the profile's own)."""
+    return heap_plan(settings, machine).startup_options()
 
 
 def budget(machine: Machine, cuda: bool, heap_gib: float | None = None) -> Budget:

@@ -62,7 +62,8 @@ def _jobs(profile: ResolvedProfile, request: BuildRequest, cfg: ConfigureResult)
         return profile.settings.build.jobs
     settings = profile.settings
     return sizing.recommended_jobs(cfg.facts.machine, settings.cuda.enabled,
-                                   sizing.bazel_heap_gib(settings)) if cfg.facts.machine else 1
+                                   sizing.bazel_heap_gib(settings, cfg.facts.machine)
+                                   ) if cfg.facts.machine else 1
 
 
 def _pip_patch_wanted(profile: ResolvedProfile) -> bool:
@@ -113,7 +114,8 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
     request = dataclasses.replace(request, download_options=downloader_config.options(
         settings, src, write=False))
     cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path or "bazel",
-                       jobs=_jobs(profile, request, cfg), env=_environ())
+                       jobs=_jobs(profile, request, cfg), env=_environ(),
+                       machine=cfg.facts.machine)
     step = 4
     if _pip_patch_wanted(profile):
         console.info(f"{step}. fetch rules_python, then apply the pip-mirror fix:")
@@ -192,7 +194,8 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         request = dataclasses.replace(request, download_options=downloader_config.options(
             settings, src))
         cmd = plan_command(settings, request, bazel=_bazel_path(cfg),
-                           jobs=_jobs(profile, request, cfg), env=_environ())
+                           jobs=_jobs(profile, request, cfg), env=_environ(),
+                           machine=cfg.facts.machine)
         for opt in cmd.secret_options:  # the header, and its value alone (as Bazel passes it on)
             value = opt.split("=", 1)[1]
             Runner.add_secret(value, value.partition("=")[2] or value.partition(":")[2].strip())
@@ -237,6 +240,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
             key_inputs=cachekeys.from_rc(cfg.content) + cachekeys.from_options(cmd.options),
             environment=env, cwd=str(src), artifacts=[a.as_dict() for a in collected],
             system_rc=rcfiles.system_rc_files(),
+            heap=sizing.heap_plan(settings, cfg.facts.machine).as_dict(),
             run={"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(),
                  "log": str(log_path), "durations": {k: round(v, 2) for k, v in durations.items()},
                  "bazel_summary": {"processes": summary.processes,

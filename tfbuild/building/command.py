@@ -180,10 +180,11 @@ def secret_note(settings: Settings) -> str:
 
 
 def plan_command(settings: Settings, request: BuildRequest, *, bazel: str, jobs: int,
-                 env: Mapping[str, str]) -> BazelCommand:
+                 env: Mapping[str, str], machine=None) -> BazelCommand:
+    """`machine` (discovery's Machine facts) decides the JVM heap cap (sizing.heap_plan)."""
     build = settings.build
     startup = [f"--output_user_root={paths.output_user_root(settings)}", *RC_ISOLATION,
-               *sizing.jvm_startup_options(settings), *build.startup_options,
+               *sizing.jvm_startup_options(settings, machine), *build.startup_options,
                *request.startup_extra]
     options = [f"--local_cpu_resources={jobs}", *build.bazel_options]
     options += [f"--repo_env={k}={v}" for k, v in build.repo_env.items()]

@@ -54,7 +54,7 @@ def build_manifest(*, profile, settings, facts, patches: Iterable[dict], rc_sha2
                    argv: list[str], environment: Mapping[str, str | None], cwd: str,
                    artifacts: Iterable[dict], run: Mapping[str, object],
                    key_inputs: Iterable[cachekeys.KeyInput] = (),
-                   system_rc: Iterable[dict] = ()) -> dict:
+                   system_rc: Iterable[dict] = (), heap: Mapping | None = None) -> dict:
     source = facts.source
     return {
         "tfbuild": __version__,
@@ -73,7 +73,8 @@ def build_manifest(*, profile, settings, facts, patches: Iterable[dict], rc_sha2
         "bazel": {"argv": argv, "cwd": cwd,
                   "environment": {k: v for k, v in environment.items() if v is not None},
                   "unset_environment": sorted(k for k, v in environment.items() if v is None),
-                  "system_rc": list(system_rc)},  # read; ~/.bazelrc is not (--nohome_rc)
+                  "system_rc": list(system_rc),  # read; ~/.bazelrc is not (--nohome_rc)
+                  "heap": dict(heap) if heap else None},  # the -Xmx decision and its reason
         "remote": {"cache": settings.remote.cache, "executor": settings.remote.executor,
                    "header_env": settings.remote.header_env},
         "artifacts": list(artifacts),

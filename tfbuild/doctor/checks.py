@@ -435,10 +435,11 @@ def check_machine(ctx: Context) -> Iterable[Check]:
                if machine.disk_free_gib >= need else
                Check("machine.disk", WARN, disk, f">= {need:.0f} GiB at the output root",
                      "free disk space, or set build.output_user_root to a larger disk"))
-    plan = sizing.budget(machine, ctx.cuda_on, sizing.bazel_heap_gib(ctx.settings))
+    heap = sizing.heap_plan(ctx.settings, machine)
+    plan = sizing.budget(machine, ctx.cuda_on, heap.sizing_gib)
     recommended = plan.jobs
     found = (f"{machine.cpu_count} cores, {machine.mem_total_gib:.1f} GiB RAM "
-             f"({plan.explain()}); recommended jobs {recommended}")
+             f"({plan.explain()}); recommended jobs {recommended}; Bazel heap: {heap.reason}")
     if build.jobs == 0:
         yield Check("machine.jobs", OK, found + " (build.jobs=0: uses it)", "jobs that fit in RAM")
     elif build.jobs > recommended:

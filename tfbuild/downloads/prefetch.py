@@ -202,7 +202,8 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
                                download_options=downloader_config.options(settings, src))
         request = _tls_provider(settings, request, cfg)  # the build's startup options: its server
         build_cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path,
-                                 jobs=_jobs(profile, request, cfg), env=dict(os.environ))
+                                 jobs=_jobs(profile, request, cfg), env=dict(os.environ),
+                                 machine=cfg.facts.machine)
         cmd = dataclasses.replace(build_cmd, options=(*build_cmd.options, "--nobuild"))
         env = client_environment(settings, cfg)
         state = paths.state_dir(src)
