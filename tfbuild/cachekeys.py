@@ -229,6 +229,22 @@ def _toolchain_value(toolchain: dict, tool: str, field: str) -> object:
     return entry.get(field) if isinstance(entry, dict) else None
 
 
+def install_paths(inputs: Iterable[KeyInput], fixed: Iterable[str] = ()) -> list[str]:
+    """The absolute paths in values that reach action keys (PATH and LD_LIBRARY_PATH entries,
+    compilers, Python): every machine sharing a cache must have them identical. `fixed`: the
+    system directories every Linux has, left out."""
+    skip = set(fixed)
+    found: dict[str, None] = {}
+    for item in inputs:
+        if item.reach != ACTION:
+            continue
+        value = item.value.split("=", 1)[1] if "=" in item.value else item.value
+        for part in value.strip('"').split(":"):
+            if part.startswith("/") and part not in skip:
+                found[part.rstrip("/") or "/"] = None
+    return sorted(found)
+
+
 def compare(a: dict, b: dict) -> KeyComparison:
     """Compare the `cache_keys` and `toolchain` sections of two manifests."""
     def texts(manifest: dict, reach: str) -> set[str]:

@@ -88,7 +88,8 @@ TEMP_VARIABLES = ("TMP", "TMPDIR")
 
 def bazel_client_env(run_env: BuildEnvironment, facts: Facts,
                      extra_path: Sequence[str] = (),
-                     temp_dir: str | None = None) -> dict[str, str | None]:
+                     temp_dir: str | None = None,
+                     library_path: Sequence[str] | None = None) -> dict[str, str | None]:
     """Changes to the invoking environment for the Bazel client: PATH from the profile, the
     library path of the profile's toolchain (or none), and no Python/venv/compiler variables of
     the shell, so that repository rules see the same environment from any shell. HOME, USER,
@@ -97,7 +98,7 @@ def bazel_client_env(run_env: BuildEnvironment, facts: Facts,
     env["PATH"] = action_path(facts, extra_path)
     for name in TEMP_VARIABLES:
         env[name] = temp_dir
-    libs = library_dirs(facts)
+    libs = library_dirs(facts) if library_path is None else list(library_path)
     env["LD_LIBRARY_PATH"] = ":".join(libs) if libs else None
     for name, value in run_env.variables:
         if name not in ("PATH", "LD_LIBRARY_PATH"):
@@ -115,6 +116,35 @@ def library_dirs(facts: Facts) -> list[str]:
         os.path.dirname(cuda.cupti_lib) if cuda and cuda.cupti_lib else None,
         facts.cudnn.lib_dir if facts.cudnn else None,
     ])
+
+
+LIBCXX_RUNTIME = "lib/x86_64-unknown-linux-gnu"  # libc++ in LLVM's release tarballs
+
+
+def action_library_dirs(settings: Settings, facts: Facts) -> list[str]:
+    """LD_LIBRARY_PATH for Bazel's actions (an action key), decided by the profile, never by
+    what discovery happened to find (two users of one profile would get different keys):
+    - the libc++ of a tarball clang (`toolchain.clang_prefix`): tools the build compiles with it
+      and runs need it at load time (the notes: `undefined symbol: __libcpp_verbose_abort`);
+      a distribution's clang (no prefix) uses the system's;
+    - with CUDA, the local toolkit's and cuDNN's library directories under the profile's
+      `cuda.local_cuda_path` / `cuda.local_cudnn_path`, as TF's configure.py passes the
+      LD_LIBRARY_PATH of the notes' machine (its layout, lib64 or lib, is that path's own).
+    Every machine that shares a cache needs these paths identical (doctor's build.cache_keys)."""
+    dirs: list[str | None] = []
+    prefix = settings.toolchain.clang_prefix.rstrip("/")
+    if prefix:
+        dirs.append(f"{prefix}/{LIBCXX_RUNTIME}")
+    cuda = settings.cuda
+    if cuda.enabled and cuda.local_cuda_path:
+        root = cuda.local_cuda_path.rstrip("/")
+        runfile = facts.cuda is None or facts.cuda.layout == "runfile" or not facts.cuda.has_lib
+        dirs.append(f"{root}/lib64" if runfile else f"{root}/lib")
+        if runfile:
+            dirs.append(f"{root}/extras/CUPTI/lib64")
+    if cuda.enabled and cuda.local_cudnn_path:
+        dirs.append(f"{cuda.local_cudnn_path.rstrip('/')}/lib")
+    return _unique(dirs)
 
 
 def cuda_data_dir(settings: Settings, facts: Facts, output_base: Path) -> str:

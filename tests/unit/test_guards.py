@@ -368,3 +368,55 @@ def test_a_tool_only_on_the_shells_path_blocks_a_wheel_build_naming_the_key():
         settings.build, targets=["//tensorflow:libtensorflow.so"]))
     (row,) = [r for r in run_checks(libs_only, facts) if r.id == "patchelf"]
     assert row.status == FAIL and not row.blocks  # no wheel, no patchelf needed
+
+
+# -- issue 20 item 9: action keys a function of the profile ---------------------------------------
+def _rc(settings, facts) -> str:
+    from tfbuild import environment
+    from tfbuild.configure import rcfile
+    from tfbuild.configure.plan import plan
+
+    env = environment.compute(settings, facts, output_base=Path("/ob"))
+    return rcfile.render(plan(settings, facts, env, profile="team", shim="/state/cuda-shim-x"))
+
+
+def _ld_line(rc: str) -> str:
+    return next((line for line in rc.splitlines() if "LD_LIBRARY_PATH" in line
+                 and line.startswith("build --action_env")), "")
+
+
+def test_ld_library_path_in_the_keys_does_not_depend_on_what_discovery_found():
+    import dataclasses
+
+    from tests.helpers.facts import facts_for_settings
+
+    settings = resolve("rtx3050").settings
+    found = facts_for_settings(settings, "rtx3050")
+    missed = dataclasses.replace(found, clang=dataclasses.replace(found.clang,
+                                                                  libcxx_runtime_dir=None))
+    assert _ld_line(_rc(settings, found)) == _ld_line(_rc(settings, missed))
+    assert "/media/workspace/clang17/instdir/lib/x86_64-unknown-linux-gnu" in _ld_line(
+        _rc(settings, missed))
+
+
+def test_a_distribution_clang_adds_no_libcxx_dir_to_the_keys():
+    import dataclasses
+
+    from tests.helpers.facts import healthy_facts
+
+    settings = resolve("cpu", overrides=["toolchain.clang_major=17"]).settings
+    facts = dataclasses.replace(healthy_facts(cuda=None, cudnn=None, path_ptxas=None),
+                                clang=dataclasses.replace(healthy_facts().clang,
+                                                          libcxx_runtime_dir="/opt/found/lib"))
+    assert _ld_line(_rc(settings, facts)) == ""  # nothing from discovery reaches the keys
+
+
+def test_the_cache_key_row_lists_the_install_paths_machines_must_share():
+    from tfbuild import cachekeys
+
+    inputs = cachekeys.from_rc(
+        'build --action_env PATH="/opt/llvm-17/bin:/usr/local/bin:/usr/bin:/bin"\n'
+        'build --action_env LD_LIBRARY_PATH="/opt/llvm-17/lib/x86_64-unknown-linux-gnu"\n'
+        'build --repo_env LOCAL_CUDA_PATH="/home/u/.local/state/x"\n')
+    assert cachekeys.install_paths(inputs, paths.SYSTEM_PATH) == [
+        "/opt/llvm-17/bin", "/opt/llvm-17/lib/x86_64-unknown-linux-gnu"]

@@ -138,8 +138,9 @@ def client_environment(settings, cfg: ConfigureResult, *, create: bool = True
     temp = paths.bazel_temp_dir(settings)
     if create:
         temp.mkdir(parents=True, exist_ok=True)
-    return environment.bazel_client_env(cfg.environment, cfg.facts,
-                                        settings.build.action_path_dirs, str(temp))
+    return environment.bazel_client_env(
+        cfg.environment, cfg.facts, settings.build.action_path_dirs, str(temp),
+        library_path=environment.action_library_dirs(settings, cfg.facts))
 
 
 def _environ() -> dict[str, str]:

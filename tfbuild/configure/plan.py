@@ -148,7 +148,7 @@ def plan(settings: Settings, facts: Facts, env: BuildEnvironment, *, profile: st
         pip_repo_env=_pip_repo_env(settings),
         override_configs=OVERRIDE_CONFIGS if cuda_on else (),
         override_repo_env=overridden,
-        ld_library_path=rc_safe(":".join(environment.library_dirs(facts)),
+        ld_library_path=rc_safe(":".join(environment.action_library_dirs(settings, facts)),
                                 "LD_LIBRARY_PATH (from the profile's toolchain)"),
         path=rc_safe(environment.action_path(facts, settings.build.action_path_dirs),
                      "PATH (from the profile's toolchain and build.action_path_dirs)"),

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from tfbuild import cachekeys
 from tfbuild.doctor.checks import OK, SKIP, WARN, Check, Context
 from tfbuild.errors import Interrupted, TfbuildError
+from tfbuild.paths import SYSTEM_PATH
 
 ROW = "build.cache_keys"
 EXPECTED = "no value in Bazel's action keys under a home, venv, temp, state or checkout directory"
@@ -48,9 +49,12 @@ def check_cache_keys(ctx: Context) -> Iterable[Check]:
     repo_note = ("; repository settings only (re-fetched per user, action keys unaffected unless "
                  "a repository writes them into a generated file): "
                  + "; ".join(f.text for f in repos)) if repos else ""
+    shared = cachekeys.install_paths(inputs, SYSTEM_PATH)
+    same_paths = ("; every machine sharing the cache needs these install paths identical: "
+                  + ", ".join(shared)) if shared else ""
     if not actions:
         yield Check(ROW, OK, f"{n_action} values reach action keys, none user- or "
-                    f"machine-specific{repo_note}", EXPECTED)
+                    f"machine-specific{same_paths}{repo_note}", EXPECTED)
         return
     keys = sorted({f.key for f in actions})
     yield Check(ROW, WARN, f"{len(actions)} of {n_action} action-key values are user- or "
