@@ -495,3 +495,44 @@ allow_http = true
     assert rows["net.pip_index"]["found"].endswith("(HTTP 200)"), rows["net.pip_index"]
     assert ("HEAD", "/simple/", None) in server.requests
     assert not [r for r in proxy.requests if "127.0.0.1" in r[1]]
+
+
+def test_home_bazelrc_lines_are_reported_and_bazeliskrc_mirror_is_used(server, tmp_path):
+    """Issue 20 item 7: tfbuild passes --nohome_rc, so a TLS-inspecting proxy's trust store in
+    ~/.bazelrc would be lost without a word; doctor names each line and the key that carries it,
+    and bazel-install downloads Bazel from the mirror .bazeliskrc names, as bazelisk would."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bazelrc").write_text(
+        "# a proxy that inspects TLS\n"
+        "startup --host_jvm_args=-Djavax.net.ssl.trustStore=/etc/corp/truststore.jks\n"
+        "build --experimental_repository_cache_hardlinks\n")
+    tree = tmp_path / "tensorflow"
+    tree.mkdir()
+    (tree / ".bazelversion").write_text("6.5.0\n")
+    (tree / "WORKSPACE").write_text("")
+    (tree / ".bazeliskrc").write_text(f"BAZELISK_BASE_URL={server.url}/bazel-mirror\n")
+    server.files["/bazel-mirror/6.5.0/bazel-6.5.0-linux-x86_64"] = FAKE_BAZEL
+    bazelisk = str(ASSETS / "bazelisk" / "bazelisk-linux_amd64")
+    env = {"HOME": str(home), "BAZELISK_HOME": str(tmp_path / "bazelisk-home"),
+           "XDG_DATA_HOME": str(tmp_path / "data"), "HTTPS_PROXY": "http://127.0.0.1:1",
+           "HTTP_PROXY": "http://127.0.0.1:1", "NO_PROXY": "127.0.0.1"}
+    common = ["--profile", "cpu", "--source", str(tree), "--set", f"toolchain.bazel={bazelisk}"]
+    code, doc = doctor_json([*common, "--offline"], env=env)
+    row = checks_by_id(doc)["bazel.home_rc"]
+    assert row["status"] == "warn", row
+    assert ("line 2 `startup --host_jvm_args=-Djavax.net.ssl.trustStore=/etc/corp/"
+            "truststore.jks` -> build.startup_options") in row["found"]
+    assert "line 3 `build --experimental_repository_cache_hardlinks` -> build.bazel_options" \
+        in row["found"]
+    assert f"BAZELISK_BASE_URL={server.url}/bazel-mirror" in row["found"]
+    carried = ["--set", "build.startup_options=[\"--host_jvm_args=-Djavax.net.ssl.trustStore="
+               "/etc/corp/truststore.jks\"]", "--set",
+               "build.bazel_options=[\"--experimental_repository_cache_hardlinks\"]"]
+    code, doc = doctor_json([*common, *carried, "--offline"], env=env)
+    assert checks_by_id(doc)["bazel.home_rc"]["status"] == "ok"
+
+    proc = invoke(["bazel-install", *common, "--bazel-sha256", sha(FAKE_BAZEL)], env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{server.url}/bazel-mirror/6.5.0/bazel-6.5.0-linux-x86_64" in proc.stdout
+    assert [r[1] for r in server.requests] == ["/bazel-mirror/6.5.0/bazel-6.5.0-linux-x86_64"]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tfbuild import space
-from tfbuild.discovery import cuda, probecache, system, tlsnative, toolchain
+from tfbuild.discovery import bazelisk_cache, cuda, probecache, system, tlsnative, toolchain
 from tfbuild.discovery.facts import Facts
 from tfbuild.paths import action_path_dirs, cuda_shim_dir, expand
 from tfbuild.runner import Runner
@@ -44,6 +44,8 @@ def _discover(settings: Settings, *, source_dir: Path | None, runner: Runner | N
         lld=toolchain.find_lld(runner, clang, tc.clang_major, env),
         gcc=toolchain.find_versioned(runner, "gcc", tc.gcc_major, env),
         gxx=toolchain.find_versioned(runner, "g++", tc.gcc_major, env),
+        home_rc=system.home_rc(env),
+        bazelisk_base_url=bazelisk_cache.base_url(source_dir, env),
         patchelf=toolchain.find_patchelf(runner, {"PATH": ":".join(action_dirs)}),
         patchelf_elsewhere=toolchain.which_program("patchelf", env),
         bazel=toolchain.find_bazel(runner, explicit=tc.bazel, source_dir=source_dir, env=env),

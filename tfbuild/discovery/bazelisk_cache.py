@@ -99,3 +99,23 @@ def wanted_version(source_dir: Path | None, env: Mapping[str, str]) -> str | Non
         except (OSError, IndexError):
             version = ""
     return version if re.fullmatch(r"\d+\.\d+\.\d+(rc\d+)?", version) else None
+
+
+def base_url(source_dir: Path | None, env: Mapping[str, str]) -> tuple[str, str] | None:
+    """BAZELISK_BASE_URL as bazelisk finds it: the environment, else the workspace's
+    .bazeliskrc, else ~/.bazeliskrc; (URL, where it was set)."""
+    if env.get("BAZELISK_BASE_URL"):
+        return env["BAZELISK_BASE_URL"], "the environment (BAZELISK_BASE_URL)"
+    home = env.get("HOME")
+    candidates = ([source_dir / ".bazeliskrc"] if source_dir else []) + \
+        ([Path(home) / ".bazeliskrc"] if home else [])
+    for rc in candidates:
+        try:
+            text = rc.read_text(errors="replace") if rc.is_file() else ""
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, value = line.strip().partition("=")
+            if key.strip() == "BAZELISK_BASE_URL" and value.strip():
+                return value.strip().strip('"'), str(rc)
+    return None

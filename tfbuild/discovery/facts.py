@@ -143,6 +143,8 @@ class Facts:
     lld: Tool = field(default_factory=lambda: Tool("ld.lld"))
     gcc: Tool = field(default_factory=lambda: Tool("gcc"))
     gxx: Tool = field(default_factory=lambda: Tool("g++"))
+    home_rc: tuple[tuple[int, str], ...] | None = None  # ~/.bazelrc's lines (None: no file)
+    bazelisk_base_url: tuple[str, str] | None = None  # (URL, where it was set)
     patchelf: Tool = field(default_factory=lambda: Tool("patchelf"))  # on the actions' PATH
     patchelf_elsewhere: str | None = None  # where the shell's PATH has it
     bazel: Bazel = field(default_factory=Bazel)

@@ -104,3 +104,21 @@ def _unique(items) -> list[str]:
         if item and item not in out:
             out.append(item)
     return out
+
+
+def home_rc(env: Mapping[str, str]) -> tuple[tuple[int, str], ...] | None:
+    """The lines of ~/.bazelrc that say something (None when there is no such file): tfbuild
+    passes --nohome_rc, so doctor reports what the profile would have to carry instead."""
+    home = env.get("HOME")
+    if not home:
+        return None
+    path = Path(home) / ".bazelrc"
+    try:
+        if not path.is_file():
+            return None
+        with open(path, "rb") as handle:
+            text = handle.read(1 << 20).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    return tuple((n, line.strip()) for n, line in enumerate(text.splitlines(), 1)
+                 if line.strip() and not line.strip().startswith("#"))

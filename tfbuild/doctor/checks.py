@@ -581,7 +581,49 @@ def _remote_cache_row(probe) -> Check:
     return Check("net.cache", FAIL, probe.detail, expected, "fix the remote.* keys named")
 
 
-COMMON: tuple[CheckFn, ...] = (check_python, check_clang, check_linkers_and_tools, check_bazel)
+def home_rc_key(line: str) -> str:
+    """The profile key that carries a ~/.bazelrc line (tfbuild passes --nohome_rc)."""
+    command = line.split(None, 1)[0].split(":", 1)[0]
+    if command == "startup":
+        return "build.startup_options"
+    if command in ("import", "try-import"):
+        return "build.bazel_options (the imported file's build lines)"
+    return "build.bazel_options"
+
+
+def check_home_rc(ctx: Context) -> Iterable[Check]:
+    """~/.bazelrc is not read (--nohome_rc): its lines the profile does not carry, each with
+    the key to carry it in; and the Bazel download mirror bazelisk's settings name."""
+    facts, build = ctx.facts, ctx.settings.build
+    carried = {*build.startup_options, *build.bazel_options}
+    dropped = []
+    for number, line in facts.home_rc or ():
+        parts = line.split(None, 1)
+        options = parts[1].split() if len(parts) > 1 else []
+        if options and all(o in carried for o in options):
+            continue
+        dropped.append(f"line {number} `{line}` -> {home_rc_key(line)}")
+    mirror = ""
+    if facts.bazelisk_base_url:
+        url, where = facts.bazelisk_base_url
+        mirror = f"; Bazel downloads: BAZELISK_BASE_URL={url} from {where} (bazel-install uses it)"
+    expected = "what ~/.bazelrc says carried by the profile (tfbuild passes --nohome_rc)"
+    if facts.home_rc is None:
+        yield Check("bazel.home_rc", OK, "no ~/.bazelrc" + mirror, expected)
+    elif not dropped:
+        yield Check("bazel.home_rc", OK, "~/.bazelrc: every line is carried by the profile"
+                    + mirror, expected)
+    else:
+        yield Check("bazel.home_rc", WARN, f"~/.bazelrc is not read by tfbuild's builds; "
+                    f"{len(dropped)} line(s) the profile does not carry: " + "; ".join(dropped)
+                    + mirror, expected,
+                    "put each option in the key named (a TLS-inspecting proxy's trust store "
+                    "and proxy settings are `startup --host_jvm_args=-D…` lines: "
+                    "build.startup_options), or remove the line from ~/.bazelrc")
+
+
+COMMON: tuple[CheckFn, ...] = (check_python, check_clang, check_linkers_and_tools, check_bazel,
+                               check_home_rc)
 CUDA: tuple[CheckFn, ...] = (check_cuda_versions, check_cuda_toolkit, check_ptxas, check_cudnn,
                              check_nccl_path, check_capabilities)
 def check_cache_keys(ctx: Context) -> Iterable[Check]:

@@ -97,7 +97,7 @@ def bazel_version(settings, source_dir: Path) -> str:
 
 
 def install_release(*, settings, version: str, sha256: str | None, force: bool,
-                    env: dict[str, str]) -> Path:
+                    env: dict[str, str], source_dir: Path | None = None) -> Path:
     """Bazel `version` into bazelisk's cache (see tfbuild.discovery.bazelisk_cache), registered
     for bazelisk's default download location, the mirror it came through and BAZELISK_BASE_URL,
     so that bazelisk runs it without downloading."""
@@ -116,6 +116,11 @@ def install_release(*, settings, version: str, sha256: str | None, force: bool,
         return found
     m = settings.mirrors
     urls = candidates([pin.url], m.tf_mirror or DEFAULT_MIRROR, m.direct_hosts)
+    base = bazelisk_cache.base_url(source_dir, env)
+    if base:  # the mirror bazelisk itself is told to use (BAZELISK_BASE_URL), first
+        urls = [f"{base[0].rstrip('/')}/{version}/{bazelisk_cache.file_name(version, plat)}",
+                *urls]
+        console.note(f"    BAZELISK_BASE_URL from {base[1]}: {base[0]}")
     tmp = root / "downloads" / "_tmp" / f"tfbuild-{bazelisk_cache.file_name(version, plat)}"
     console.step(f"bazel-install: Bazel {version} into bazelisk's cache {root}")
     bar = console.DownloadBar(f"bazel {version}", delay=0.0)
@@ -134,7 +139,7 @@ def install_release(*, settings, version: str, sha256: str | None, force: bool,
     target.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(tmp, 0o755)
     os.replace(tmp, target)
-    env_base = env.get("BAZELISK_BASE_URL")
+    env_base = base[0] if base else None
     bases = [None, bazelisk_cache.release_base(fetched.url, version), env_base]
     for source in dict.fromkeys(bazelisk_cache.source_name(b) for b in bases):
         meta = bazelisk_cache.metadata_path(root, source, version, plat)
@@ -157,9 +162,10 @@ def install(*, settings, url: str | None, sha256: str | None, force: bool,
     if not bazelisk_cache.is_bazelisk(str(path)):
         console.note(f"    {path} is not bazelisk: it downloads no Bazel, nothing more to install")
         return path
-    version = bazel_version(settings, source_dir or paths.source_dir(settings))
+    tree = source_dir or paths.source_dir(settings)
+    version = bazel_version(settings, tree)
     install_release(settings=settings, version=version, sha256=bazel_sha256, force=force,
-                    env=dict(os.environ))
+                    env=dict(os.environ), source_dir=tree)
     return path
 
 
