@@ -15,9 +15,9 @@ from tfbuild.errors import ConfigError
 from tfbuild.settings import resolve
 
 EXPECTED = """\
-# Bazel downloader config, written by tfbuild from the profile (mirrors.tf_mirror,
-# mirrors.direct_hosts): every http(s) download through the mirror first, then at its
-# original URL; direct hosts and URLs already on the mirror as they are.
+# Bazel downloader config, written by tfbuild from the profile (mirrors.host_mirrors,
+# mirrors.tf_mirror, mirrors.direct_hosts): each download through its mirror first,
+# then at its original URL; direct hosts and URLs already on a mirror as they are.
 rewrite ^(?!(?:developer\\.download\\.nvidia\\.com|storage\\.googleapis\\.com/mirror\\.tensorflow\\.org)(?:[/:]|$))(.*)$ https://storage.googleapis.com/mirror.tensorflow.org/$1
 rewrite ^(.*)$ $1
 """
@@ -72,3 +72,54 @@ def test_plain_http_mirror_needs_allow_http():
     with pytest.raises(ConfigError, match="allow_http"):  # refused where settings resolve
         resolve("cpu", overrides=["mirrors.downloader_config=true",
                                   "mirrors.tf_mirror=http://mirror.example"])
+
+
+PYPI_FILE = ("https://files.pythonhosted.org/packages/ab/cd/nvidia_nccl_cu12-2.21.5-py3-none-"
+             "manylinux2014_x86_64.whl")
+STANDALONE = ("https://github.com/indygreg/python-build-standalone/releases/download/20240224/"
+              "cpython-3.10.13+20240224-x86_64-unknown-linux-gnu-install_only.tar.gz")
+
+
+def test_each_host_goes_to_its_own_mirror_first_then_its_origin():
+    """Issue 20 item 2: PyPI-hosted files (the NCCL wheel) to the pip mirror's file host,
+    GitHub release archives to a GitHub proxy, NVIDIA's files to an NVIDIA mirror."""
+    settings = resolve("cpu", overrides=[
+        "mirrors.host_mirrors.files.pythonhosted.org=https://pypi.mirror.example/files",
+        "mirrors.host_mirrors.github.com=https://ghproxy.example/github.com",
+        "mirrors.host_mirrors.developer.download.nvidia.com=https://nv.mirror.example"]).settings
+    config = downloader_config.render(settings)
+    assert rewrite(config, PYPI_FILE) == [
+        PYPI_FILE.replace("https://files.pythonhosted.org", "https://pypi.mirror.example/files"),
+        PYPI_FILE]
+    assert rewrite(config, STANDALONE)[0].startswith(
+        "https://ghproxy.example/github.com/indygreg/python-build-standalone/")
+    nvidia = "https://developer.download.nvidia.com/compute/cuda/redist/redistrib_12.4.0.json"
+    assert rewrite(config, nvidia) == [
+        "https://nv.mirror.example/compute/cuda/redist/redistrib_12.4.0.json", nvidia]
+    other = "https://example.org/a.tar.gz"
+    assert rewrite(config, other) == [other]  # downloader_config off: no tf_mirror rule
+    assert downloader_config.options(settings, __import__("pathlib").Path("/tmp"), write=False)
+
+
+def test_host_mirrors_come_before_the_tf_mirror_and_are_not_sent_through_it():
+    settings = resolve("cpu", overrides=[
+        "mirrors.downloader_config=true",
+        "mirrors.host_mirrors.github.com=https://ghproxy.example/github.com"]).settings
+    config = downloader_config.render(settings)
+    assert rewrite(config, STANDALONE) == [
+        STANDALONE.replace("https://github.com", "https://ghproxy.example/github.com"),
+        STANDALONE]
+    other = "https://example.org/a.tar.gz"
+    assert rewrite(config, other) == [
+        "https://storage.googleapis.com/mirror.tensorflow.org/example.org/a.tar.gz", other]
+
+
+@pytest.mark.parametrize("override, key", [
+    ("mirrors.host_mirrors.github.com=ftp://x", "mirrors.host_mirrors"),
+    ("mirrors.host_mirrors.github.com=http://proxy.example", "mirrors.host_mirrors"),
+    ("mirrors.host_mirrors.bad host=https://x.example", "mirrors.host_mirrors"),
+])
+def test_bad_host_mirrors_are_refused_naming_the_key(override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        resolve("cpu", overrides=[override])
+

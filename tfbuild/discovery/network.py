@@ -36,6 +36,8 @@ def targets(settings: Settings) -> list[tuple[str, str, str]]:
     out = [("mirrors.tf_mirror", "TF download mirror", (m.tf_mirror or DEFAULT_MIRROR) + "/")]
     out += [("mirrors.direct_hosts", f"direct host {host}", f"https://{host}/")
             for host in m.direct_hosts]
+    out += [("mirrors.host_mirrors", f"mirror of {host}", prefix.rstrip("/") + "/")
+            for host, prefix in sorted(m.host_mirrors.items())]
     if m.pip_index:
         out.append(("mirrors.pip_index", "pip index", m.pip_index))
     if tf.git_url.startswith(("https://", "http://")):

@@ -525,7 +525,8 @@ def check_network(ctx: Context) -> Iterable[Check]:
         expected = f"{probe.url} answers within {2:g} s"
         found = f"{probe.status} in {probe.seconds:.2f} s ({probe.detail})"
         row_id = f"net.{probe.key.split('.')[-1]}" + (
-            f".{probe.label.split()[-1]}" if probe.key == "mirrors.direct_hosts" else "")
+            f".{probe.label.split()[-1]}" if probe.key in ("mirrors.direct_hosts",
+                                                          "mirrors.host_mirrors") else "")
         if probe.status == "ok":
             yield Check(row_id, OK, found, expected)
         elif probe.status == "slow":

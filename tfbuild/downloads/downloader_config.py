@@ -35,25 +35,40 @@ def _without_scheme(url: str) -> str:
     return url.split("://", 1)[1] if "://" in url else url
 
 
-def render(settings: Settings) -> str:
-    """The config for a profile (pure)."""
-    m = settings.mirrors
-    mirror = m.tf_mirror.rstrip("/")
-    if not mirror.startswith(("https://", "http://")) or any(c.isspace() for c in mirror):
-        raise ConfigError(f"mirrors.tf_mirror = {m.tf_mirror!r} cannot be used in Bazel's "
-                          "downloader config", hint="set an http(s) URL without spaces, or "
+def _checked(key: str, url: str, allow_http: bool) -> str:
+    url = url.rstrip("/")
+    if not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
+        raise ConfigError(f"{key} = {url!r} cannot be used in Bazel's downloader config",
+                          hint="set an http(s) URL without spaces, or "
                           "mirrors.downloader_config = false")
-    if mirror.startswith("http://") and not m.allow_http:
-        raise ConfigError(f"mirrors.tf_mirror = {m.tf_mirror!r} is plain http",
+    if url.startswith("http://") and not allow_http:
+        raise ConfigError(f"{key} = {url!r} is plain http",
                           hint="use an https mirror, or set mirrors.allow_http = true")
-    kept = [re.escape(h) for h in m.direct_hosts] + [re.escape(_without_scheme(mirror))]
-    return (
-        "# Bazel downloader config, written by tfbuild from the profile (mirrors.tf_mirror,\n"
-        "# mirrors.direct_hosts): every http(s) download through the mirror first, then at its\n"
-        "# original URL; direct hosts and URLs already on the mirror as they are.\n"
-        f"rewrite ^(?!(?:{'|'.join(kept)})(?:[/:]|$))(.*)$ {mirror}/$1\n"
-        "rewrite ^(.*)$ $1\n"
-    )
+    return url
+
+
+def render(settings: Settings) -> str:
+    """The config for a profile (pure): per-host mirrors first (mirrors.host_mirrors), then
+    everything else through mirrors.tf_mirror when mirrors.downloader_config is on, then every
+    URL as it is (the fallback: a rewrite that matches replaces the URL, so the original has to
+    be rewritten to itself to stay in the list)."""
+    m = settings.mirrors
+    lines = ["# Bazel downloader config, written by tfbuild from the profile (mirrors.host_mirrors,",
+             "# mirrors.tf_mirror, mirrors.direct_hosts): each download through its mirror first,",
+             "# then at its original URL; direct hosts and URLs already on a mirror as they are."]
+    mirrored_hosts = []
+    for host, prefix in sorted(m.host_mirrors.items()):
+        target = _checked(f"mirrors.host_mirrors.{host}", prefix, m.allow_http)
+        mirrored_hosts.append(re.escape(host))
+        lines.append(f"rewrite ^{re.escape(host)}(?::[0-9]+)?/(.*)$ {target}/$1")
+    if m.downloader_config and m.tf_mirror:
+        mirror = _checked("mirrors.tf_mirror", m.tf_mirror, m.allow_http)
+        kept = [re.escape(h) for h in m.direct_hosts] + mirrored_hosts + \
+            [re.escape(_without_scheme(mirror))]
+        kept += [re.escape(_without_scheme(p.rstrip("/"))) for p in m.host_mirrors.values()]
+        lines.append(f"rewrite ^(?!(?:{'|'.join(kept)})(?:[/:]|$))(.*)$ {mirror}/$1")
+    lines.append("rewrite ^(.*)$ $1")
+    return "\n".join(lines) + "\n"
 
 
 def path(source: Path) -> Path:
@@ -63,7 +78,8 @@ def path(source: Path) -> Path:
 def options(settings: Settings, source: Path, *, write: bool = True) -> tuple[str, ...]:
     """The Bazel option for the profile (none when mirrors.downloader_config is off or there is
     no mirror); writes the file (only when its content changed) unless `write` is false."""
-    if not settings.mirrors.downloader_config or not settings.mirrors.tf_mirror:
+    m = settings.mirrors
+    if not m.host_mirrors and not (m.downloader_config and m.tf_mirror):
         return ()
     target = path(source)
     text = render(settings)

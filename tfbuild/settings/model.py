@@ -93,6 +93,13 @@ class MirrorSettings:
         "Also route every Bazel download (rules_python, python-build-standalone, any "
         "`http_archive`) through `tf_mirror` first, with a Bazel downloader config "
         "(`--experimental_downloader_config`) written in the state dir; the tree is not edited."))
+    host_mirrors: dict[str, str] = field(metadata=doc(
+        "Per-host mirrors for what Bazel downloads itself, tried before the original URL: "
+        "host = URL prefix that replaces `https://host` (e.g. `files.pythonhosted.org` = your "
+        "pip mirror's file host, for the NCCL wheel and rules_python's own wheels; `github.com` "
+        "= a GitHub proxy, for release archives such as python-build-standalone's; "
+        "`developer.download.nvidia.com` = an NVIDIA mirror). Written as `rewrite` rules of "
+        "Bazel's downloader config (on whenever this is set); doctor reaches each mirror."))
 
 
 @dataclass(frozen=True, kw_only=True)

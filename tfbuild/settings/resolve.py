@@ -232,9 +232,11 @@ def _cli_layer(overrides: Sequence[str]) -> list[tuple[str, object, Source, str 
         dotted = dotted.strip()
         subkey = None
         if dotted not in specs:
-            head, _, tail = dotted.rpartition(".")
-            if head in specs and typing.get_origin(specs[head].type) is dict and tail:
-                dotted, subkey = head, tail
+            # a table's entry: section.key.<entry>, where the entry may hold dots (a host name)
+            head = next((k for k in specs if typing.get_origin(specs[k].type) is dict
+                         and dotted.startswith(k + ".") and len(dotted) > len(k) + 1), None)
+            if head is not None:
+                dotted, subkey = head, dotted[len(head) + 1:]
             else:
                 raise ConfigError(f"--set {item!r}: unknown key {dotted!r}{suggest(dotted, specs)}",
                                   hint="see `invoke profiles --show NAME` for every key")

@@ -173,6 +173,22 @@ def _hosts(value: object, _s: Settings) -> str | tuple[str, str]:
     return ""
 
 
+def _host_mirrors(value: object, s: Settings) -> str | tuple[str, str]:
+    from tfbuild.patching import literals
+
+    for host, url in dict(value).items():  # type: ignore[call-overload]
+        try:
+            literals.validate_host("mirrors.host_mirrors", host)
+        except ConfigError as exc:
+            return f"key {short_repr(host)} is not a host name", exc.hint
+        try:
+            literals.validate_url(f"mirrors.host_mirrors.{host}", str(url),
+                                  allow_http=s.mirrors.allow_http)
+        except ConfigError as exc:
+            return f"value of {host} is not " + exc.message.split(" is not ", 1)[-1], exc.hint
+    return ""
+
+
 def _each(rule: Rule, *, nonempty: bool = False, what: str = "", example: str = "") -> Rule:
     def check(value: object, s: Settings) -> str | tuple[str, str]:
         items = list(value)  # type: ignore[call-overload]
@@ -316,6 +332,7 @@ RULES: dict[str, Rule] = {
     "mirrors.pip_method": _any,  # Literal
     "mirrors.allow_http": _any,  # boolean
     "mirrors.downloader_config": _any,  # boolean
+    "mirrors.host_mirrors": lambda v, s: _host_mirrors(v, s),
     "build.output_user_root": lambda v, s: _bazel_path(v, s) if v else "",
     "build.jobs": _jobs,
     "build.targets": _each(_label, nonempty=True, what=": there is nothing to build",
