@@ -171,7 +171,7 @@ def read_bep(lines: Iterable[str]) -> BepFacts:
         elif "namedSetOfFiles" in event and isinstance(event.get("id"), dict):
             named = event["namedSetOfFiles"] or {}
             set_id = str((event["id"].get("namedSet") or {}).get("id"))
-            named_sets[set_id] = ([f.get("uri", "") for f in named.get("files", [])
+            named_sets[set_id] = ([_file_ref(f) for f in named.get("files", [])
                                    if isinstance(f, dict)],
                                   [str(c.get("id")) for c in named.get("fileSets", [])
                                    if isinstance(c, dict)])
@@ -184,16 +184,38 @@ def read_bep(lines: Iterable[str]) -> BepFacts:
                 groups = [str(fs.get("id")) for group in done.get("outputGroup", [])
                           if isinstance(group, dict) and group.get("name") == "default"
                           for fs in group.get("fileSets", []) if isinstance(fs, dict)]
-                important = [f.get("uri", "") for f in done.get("importantOutput", [])
+                important = [_file_ref(f) for f in done.get("importantOutput", [])
                              if isinstance(f, dict)]
                 completed.append((str(target.get("label")), bool(done.get("success")), groups,
                                   important))
     wanted = {bindirs.get(c) for c in target_configs}
     if exec_root and len(wanted) == 1 and None not in wanted:
         facts["bazel_bin"] = os.path.join(exec_root, wanted.pop())
-    facts["target_outputs"] = tuple((label, ok, tuple(_files(sets, named_sets) or important))
-                                    for label, ok, sets, important in completed)
+    facts["target_outputs"] = tuple(
+        (label, ok, tuple(_local(ref, exec_root) for ref in (_files(sets, named_sets) or important)))
+        for label, ok, sets, important in completed)
     return BepFacts(**facts)
+
+
+def _file_ref(entry: Mapping) -> str:
+    """A BEP file as `uri` plus, for a remote URI (bytestream:// with a remote cache), where
+    Bazel put its local copy: `<uri>\0<pathPrefix>/<name>` (resolved by _local)."""
+    uri = str(entry.get("uri", ""))
+    if uri.startswith("file://"):
+        return uri
+    prefix = [str(p) for p in entry.get("pathPrefix", []) or []]
+    return f"{uri}\0{'/'.join([*prefix, str(entry.get('name', ''))])}"
+
+
+def _local(ref: str, exec_root: str | None) -> str:
+    """file:// of an output's local copy under the exec root (Bazel downloads the outputs of a
+    remote cache hit there unless told not to); the remote URI when there is none."""
+    uri, _, relative = ref.partition("\0")
+    if relative and exec_root:
+        path = os.path.join(exec_root, relative)
+        if os.path.lexists(path):
+            return "file://" + path
+    return uri
 
 
 def _files(set_ids: list[str], named_sets: Mapping[str, tuple[list[str], list[str]]]) -> list[str]:
