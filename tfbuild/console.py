@@ -41,9 +41,7 @@ def _make(stream) -> Console:
     )
 
 
-# C0 controls but tab and newline, DEL, C1 controls, and the bidi overrides and isolates that
-# reorder what a terminal shows (the "Trojan Source" characters).
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = re.compile(f"[{secrets.UNSAFE_CHARS}]")
 
 
 def clean(text: str) -> str:

@@ -39,6 +39,12 @@ _BEARER = re.compile(r"(?P<name>\bBearer\s+)(?P<value>[A-Za-z0-9._~+/=-]{8,})")
 _ASSIGNMENT = re.compile(r"(?<![A-Za-z0-9_])(?P<name>[A-Za-z_][A-Za-z0-9_]*)="
                          r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s\"',]*)")
 
+# What no shown or rendered text may hold: C0 controls other than tab and newline (the callers decide
+# about those), DEL, C1 controls, and the bidi overrides and isolates that make a terminal show
+# other text than there is. One pattern for the console (shown as escapes) and validation
+# (refused); validation also refuses tab and newline.
+UNSAFE_CHARS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+
 _lock = threading.Lock()
 _registered: list[str] = []
 

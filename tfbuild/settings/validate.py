@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 
-from tfbuild import capabilities
+from tfbuild import capabilities, secrets
 from tfbuild.errors import ConfigError
 from tfbuild.settings.model import Settings
 
@@ -36,7 +36,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # What no value may hold, whatever its key: C0/C1 control characters (line breaks would inject
 # lines into the rendered rc file, Dockerfile or environment.sh; escape sequences drive the
 # terminal) and the bidi overrides and isolates that make a terminal show other text than there is.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = re.compile(f"[\t\n{secrets.UNSAFE_CHARS}]")  # secrets.UNSAFE_CHARS, plus line breaks
 MAX_UID = 2**31 - 2
 
 
