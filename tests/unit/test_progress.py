@@ -79,6 +79,17 @@ def test_plain_progress_says_the_phase_at_most_every_interval():
     assert out == ["analyzing: 3 targets; fetching @cuda_nvcc (3.0 MiB); 12 repositories fetched"]
 
 
+def test_plain_progress_shows_the_building_phase_at_once():
+    """A pipe or CI log sees `[n / m]` as soon as building starts, although the analysing line
+    came less than an interval before (CI caught a 6-second build with no count at all)."""
+    out = []
+    plain = PlainProgress(out.append, interval=3600)
+    plain(BuildSummary(phase="analyzing", phase_detail="3 targets"))
+    plain(BuildSummary(phase="building", done=1, total=7, action="Executing genrule //big:slow0"))
+    plain(BuildSummary(phase="building", done=2, total=7, action="Executing genrule //big:slow1"))
+    assert out == ["analyzing: 3 targets", "[1 / 7] Executing genrule //big:slow0"]
+
+
 def test_output_base_watcher_reports_the_growing_download(tmp_path):
     external = tmp_path / "external"
     (external / "done_repo").mkdir(parents=True)

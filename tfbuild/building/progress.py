@@ -221,15 +221,18 @@ class LogPipeline:
 
 
 class PlainProgress:
-    """Progress for logs and pipes: a line every `interval` seconds at most."""
+    """Progress for logs and pipes: a line when the phase changes (starting, analysing,
+    building), and within a phase a line every `interval` seconds at most."""
 
     def __init__(self, emit: Callable[[str], None], interval: float = 5.0) -> None:
         self.emit = emit
         self.interval = interval
         self.last: float | None = None  # the first report is always shown
+        self.phase: str | None = None
 
     def __call__(self, summary: BuildSummary) -> None:
         now = time.monotonic()
-        if self.last is None or now - self.last >= self.interval:
-            self.last = now
+        if (self.last is None or summary.phase != self.phase
+                or now - self.last >= self.interval):
+            self.last, self.phase = now, summary.phase
             self.emit(summary.describe())
