@@ -307,11 +307,14 @@ ns.add_task(patch)
           "keep_going": "pass --keep_going to Bazel",
           "offline": "build from what `invoke prefetch` stored; fail fast, naming any archive "
                      "that would need the network",
+          "distdir": "archives from this directory (filled by `invoke prefetch --distdir`, "
+                     "perhaps on another machine); with --offline, checked against its "
+                     "tfbuild-archives.json first",
           "in_docker": "run the same build inside the profile's image (invoke docker-build)"},
     iterable=["set", "bazel_opt"],
 )
 def build(c, profile=None, source=None, set=None, dry_run=False, jobs=None, bazel_opt=None,
-          remote_cache=None, keep_going=False, offline=False, in_docker=False):
+          remote_cache=None, keep_going=False, offline=False, in_docker=False, distdir=None):
     """Build the wheel and libtensorflow into dist/<profile>/ (doctor, configure, patch, Bazel).
 
     Artifacts come with SHA256SUMS and manifest.json; the raw Bazel log is in the state dir.
@@ -320,7 +323,7 @@ def build(c, profile=None, source=None, set=None, dry_run=False, jobs=None, baze
           dry=dry_run, jobs=_int_flag("--jobs", jobs, 0) or None,
           bazel_opts=_option_flags("--bazel-opt", bazel_opt),
           remote_cache=_remote_flag("--remote-cache", remote_cache), keep_going=keep_going,
-          offline=offline, in_docker=in_docker)
+          offline=offline, in_docker=in_docker, distdir=distdir)
 
 
 @task(help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP}, iterable=["set"])

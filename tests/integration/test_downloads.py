@@ -10,6 +10,7 @@ import json
 import os
 import random
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -182,7 +183,18 @@ load("//third_party/xla/third_party/tsl/third_party:repo.bzl", "tf_http_archive"
 
 BUILD = 'exports_files(["data.txt"])'
 
+def _hidden_archive(name, sha256):
+    # shaped like TSL's third_party/llvm/workspace.bzl: `name = name` and URLs built by a
+    # function, which no reading of the Starlark can list (only Bazel's record of the fetch)
+    tf_http_archive(
+        name = name,
+        sha256 = sha256,
+        urls = tf_mirror_urls("https://github.com/example/d/archive/d-{v}.tar.gz".format(v = "1")),
+        build_file_content = BUILD,
+    )
+
 def tfs_archives():
+    _hidden_archive(name = "tfs_archive_d", sha256 = "{sha_d}")
     http_archive(
         name = "tfs_archive_a",
         sha256 = "{sha_a}",
@@ -216,14 +228,16 @@ def declare(ws: dict, server: Server) -> dict[str, bytes]:
     data = {name: tarball({"data.txt": f"archive {name}\n" + (noise if name == "c" else ""),
                            # an archive's own .bzl declaring more archives, as rules' repos do
                            **({"deps.bzl": INNER_DEPS} if name == "a" else {})})
-            for name in ("a", "b", "c")}
+            for name in ("a", "b", "c", "d")}
     server.files["/a.tar.gz"] = data["a"]
+    server.files["/mirror/github.com/example/d/archive/d-1.tar.gz"] = data["d"]
     server.files["/mirror/github.com/example/b/archive/b-1.tar.gz"] = data["b"]
     server.files["/c.tar.gz"] = data["c"]
     # the WORKSPACE's own tf_http_archive (see its comment), through the profile's mirror
     server.files["/mirror/github.com/example/dep/archive/v1.tar.gz"] = b"tfbuild test archive\n"
     bzl = ARCHIVES.replace("{sha_a}", sha(data["a"])).replace("{sha_b}", sha(data["b"])) \
-        .replace("{sha_c}", sha(data["c"])).replace("{url}", server.url).replace("{version}", "1")
+        .replace("{sha_c}", sha(data["c"])).replace("{sha_d}", sha(data["d"])) \
+        .replace("{url}", server.url).replace("{version}", "1")
     (ws["source"] / "third_party/test_archives/workspace.bzl").write_text(bzl)
     return data
 
@@ -263,6 +277,10 @@ def test_prefetch_verifies_resumes_and_the_build_runs_offline(tf_workspace, serv
     partial = (distdir / "c.tar.gz.part").stat().st_size
     assert 0 < partial and not (distdir / "c.tar.gz").exists()
     assert not list(distdir.glob("bad.tar.gz*"))  # the bad one left nothing behind
+    # d (a `name = name` wrapper) only Bazel's record lists: copied from its repository cache
+    assert (distdir / "d-1.tar.gz").read_bytes() == data["d"]
+    assert re.search(r"tfs_archive_d +\| copied from Bazel's repository cache .*\| Bazel's "
+                     r"record: @tfs_archive_d \(_tf_http_archive\)", first.stdout), first.stdout
 
     bad.unlink()
     second = run(ws, "prefetch", "--profile", profile, "--distdir", str(distdir))
@@ -270,8 +288,8 @@ def test_prefetch_verifies_resumes_and_the_build_runs_offline(tf_workspace, serv
     assert f"resumed at {partial} bytes" in second.stdout
     assert ("GET", "/c.tar.gz", f"bytes={partial}-") in server.requests
     # c resumed; a, b and the WORKSPACE's dep kept; the fixture's android-only archive excused
-    assert ("1 fetched, 3 already there, 0 fetched by Bazel, 1 failed but not needed by the "
-            "targets, 0 failed") in second.stdout
+    assert ("1 fetched, 4 already there, 0 copied from Bazel's repository cache, 0 fetched by "
+            "Bazel, 1 failed but not needed by the targets, 0 failed") in second.stdout
     mirror_hits = [r for r in server.requests if r[1].startswith("/mirror/github.com/example/b")]
     assert mirror_hits  # b came through the profile's mirror, first in the order
 
@@ -291,6 +309,54 @@ def test_prefetch_verifies_resumes_and_the_build_runs_offline(tf_workspace, serv
     assert missing.returncode == 3
     assert "tfs_archive_b: https://github.com/example/b/archive/b-1.tar.gz" in missing.stderr
     assert "invoke prefetch" in missing.stderr
+
+
+def test_a_distdir_carried_to_another_machine_builds_offline_alone(tf_workspace, server):
+    """The distdir `prefetch --distdir` fills is all another machine needs: a build with an empty
+    output root, an empty repository cache and another state dir (no record of this prefetch)
+    runs offline from it, including the archive only Bazel's record lists (tfs_archive_d, behind
+    a `name = name` wrapper). With that archive gone, `build --offline` refuses before Bazel
+    starts and names it; with it corrupted, too."""
+    ws = tf_workspace
+    data = declare(ws, server)
+    del server.files["/c.tar.gz"]  # not needed by the targets
+    other_tree = ws["source"].parent / "other-machine" / "tensorflow"  # its own, unpatched
+    shutil.copytree(ws["source"], other_tree, symlinks=True)
+    profile = profile_for(ws, server)
+    distdir = ws["source"].parent / "carried"
+    first = run(ws, "prefetch", "--profile", profile, "--distdir", str(distdir))
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    listed = json.loads((distdir / "tfbuild-archives.json").read_text())
+    by_name = {a["name"]: a for a in listed["archives"]}
+    assert by_name["tfs_archive_d"]["sha256"] == sha(data["d"])
+    assert by_name["tfs_archive_d"]["listed_by"] == "Bazel fetched @tfs_archive_d (_tf_http_archive)"
+    server.stop()
+
+    other_root = other_tree.parent / "bazel-root"
+    elsewhere = {"TFBUILD_STATE_DIR": str(other_tree.parent / "state")}
+    offline = ["build", "--profile", profile, "--offline", "--distdir", str(distdir),
+               "--set", f"build.output_user_root={other_root}", "--source", str(other_tree)]
+    try:
+        built = invoke(offline, env=elsewhere)
+        assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+        assert (other_tree / "bazel-bin/tensorflow/offline/uses_archives.txt").read_text() == \
+            "archive a\narchive b\narchive d\n"
+
+        (distdir / "d-1.tar.gz").unlink()
+        shutil.rmtree(other_root / "cache", ignore_errors=True)  # Bazel's copy too
+        refused = invoke(offline, env=elsewhere)
+        assert refused.returncode == 3, refused.stdout[-2000:] + refused.stderr[-2000:]
+        assert "tfs_archive_d: " in refused.stderr and "no d-1.tar.gz in" in refused.stderr
+        assert "+ cd " not in refused.stdout  # refused before Bazel started
+
+        (distdir / "d-1.tar.gz").write_bytes(data["d"][:-1] + b"x")
+        refused = invoke(offline, env=elsewhere)
+        assert refused.returncode == 3 and "does not have the sha256" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    finally:
+        from tests.helpers.bazel import shutdown
+
+        shutdown(other_tree, other_root)
 
 
 def test_prefetch_into_the_repository_cache(tf_workspace, server):
@@ -416,6 +482,8 @@ def tfs_archives():
                  urls = ["https://github.com/example/direct/archive/a.tar.gz"])
     http_archive(name = "tfs_archive_b", sha256 = "{sha_b}", build_file_content = BUILD,
                  urls = ["https://github.com/example/direct/archive/b.tar.gz"])
+    http_archive(name = "tfs_archive_d", sha256 = "{sha_d}", build_file_content = BUILD,
+                 urls = ["https://github.com/example/direct/archive/d.tar.gz"])
 '''
 
 
@@ -424,18 +492,19 @@ def test_downloader_config_routes_direct_urls_through_the_mirror(tf_workspace, s
     direct https URLs from the profile's (loopback, plain http) mirror; the config file is
     written in tfbuild's state dir, not in the tree."""
     ws = tf_workspace
-    data = {n: tarball({"data.txt": f"direct {n}\n"}) for n in ("a", "b")}
+    data = {n: tarball({"data.txt": f"direct {n}\n"}) for n in ("a", "b", "d")}
     for n, body in data.items():
         server.files[f"/mirror/github.com/example/direct/archive/{n}.tar.gz"] = body
     (ws["source"] / "third_party/test_archives/workspace.bzl").write_text(
-        DIRECT.replace("{sha_a}", sha(data["a"])).replace("{sha_b}", sha(data["b"])))
+        DIRECT.replace("{sha_a}", sha(data["a"])).replace("{sha_b}", sha(data["b"]))
+        .replace("{sha_d}", sha(data["d"])))
     profile = profile_for(ws, server, extra="downloader_config = true\n")
     built = run(ws, "build", "--profile", profile)
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     assert (ws["source"] / "bazel-bin/tensorflow/offline/uses_archives.txt").read_text() == \
-        "direct a\ndirect b\n"
+        "direct a\ndirect b\ndirect d\n"
     got = {path for _, path, _ in server.requests}
-    assert {f"/mirror/github.com/example/direct/archive/{n}.tar.gz" for n in "ab"} <= got
+    assert {f"/mirror/github.com/example/direct/archive/{n}.tar.gz" for n in "abd"} <= got
     config = next(ws["state"].glob("*/bazel_downloader.cfg"))
     assert f"{server.url}/mirror/$1" in config.read_text()
     manifest = json.loads((ws["source"].parent / "dist" / "offline" / "manifest.json").read_text())

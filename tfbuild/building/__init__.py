@@ -31,7 +31,7 @@ from tfbuild.building.lock import build_lock
 from tfbuild.building.progress import BuildSummary, LogPipeline, PlainProgress
 from tfbuild.building.source import clone
 from tfbuild.configure import ConfigureResult, refuse_if_blocked, run_configure
-from tfbuild.downloads import downloader_config
+from tfbuild.downloads import downloader_config, resolved
 from tfbuild.errors import BuildFailed, CommandError, Interrupted, PatchError, PreconditionError
 from tfbuild.files import sha256_file
 from tfbuild.patching import records
@@ -112,7 +112,7 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
                                            for s in todo) or "nothing to apply"))
     request = _tls_provider(settings, request, cfg, install=False)
     request = dataclasses.replace(request, download_options=downloader_config.options(
-        settings, src, write=False))
+        settings, src, write=False), record_options=(resolved.option(paths.state_dir(src)),))
     cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path or "bazel",
                        jobs=_jobs(profile, request, cfg), env=_environ(),
                        machine=cfg.facts.machine)
@@ -191,9 +191,12 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
 
         if request.offline:
             request = _offline(settings, src, request)
+        elif request.distdir:
+            request = dataclasses.replace(request, offline_options=(
+                f"--distdir={request.distdir}",))
         request = _tls_provider(settings, request, cfg)
         request = dataclasses.replace(request, download_options=downloader_config.options(
-            settings, src))
+            settings, src), record_options=(resolved.option(state),))
         cmd = plan_command(settings, request, bazel=_bazel_path(cfg),
                            jobs=_jobs(profile, request, cfg), env=_environ(),
                            machine=cfg.facts.machine)
@@ -211,9 +214,10 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         run_files = RunFiles.beside(log_path)
         t = time.monotonic()
         try:
-            pipeline = run_bazel_guarded(
-                settings, src, dataclasses.replace(cmd, run_options=run_files.bazel_options()),
-                env, log_path, runner, output_base)
+            with resolved.recording(state, output_base):
+                pipeline = run_bazel_guarded(
+                    settings, src, dataclasses.replace(cmd, run_options=run_files.bazel_options()),
+                    env, log_path, runner, output_base)
         finally:
             run_files.keep_bep()
         summary = pipeline.summary
@@ -320,15 +324,18 @@ def _offline(settings, src: Path, request: BuildRequest) -> BuildRequest:
     """Fail fast, naming what is missing, when the build would need the network."""
     from tfbuild.downloads.prefetch import missing_for_offline
 
-    store, missing = missing_for_offline(settings, src)
+    store, missing, notes = missing_for_offline(settings, src, request.distdir)
+    for note in notes:
+        console.warn(f"--offline: {note}")
     if missing:
-        names = "\n".join(f"  - {a.name}: {a.urls[0]} ({a.origin})" for a in missing[:20])
+        names = "\n".join(f"  - {a.name}: {a.urls[0]} ({why}; listed by {a.origin})"
+                          for a, why in missing[:20])
         more = f"\n  ... and {len(missing) - 20} more" if len(missing) > 20 else ""
         raise PreconditionError(
-            f"--offline: {len(missing)} archive(s) the tree declares are not prefetched:\n"
+            f"--offline: {len(missing)} archive(s) the build needs are not prefetched:\n"
             f"{names}{more}", hint="run `invoke prefetch` where the network (or a mirror) is "
             "reachable, then build again")
-    console.note(f"    offline: all declared archives are in "
+    console.note(f"    offline: every archive the tree declares and Bazel fetched is in "
                  f"{store.distdir or store.repository_cache}")
     return dataclasses.replace(request, offline_options=tuple(store.bazel_options()))
 
@@ -345,7 +352,8 @@ def _prepare_pip_mirror(profile, cmd: BazelCommand, src: Path, output_base: Path
     then patch its installer in the output base, before the build runs pip for the first time."""
     console.step("fetch rules_python for the pip-mirror fix")
     try:
-        runner.run(fetch_rules_python(cmd).argv(), cwd=src, env=env, timeout=3600)
+        with resolved.recording(paths.state_dir(src), output_base):
+            runner.run(fetch_rules_python(cmd).argv(), cwd=src, env=env, timeout=3600)
     except CommandError as exc:
         raise BuildFailed(f"could not fetch rules_python: {exc.message}\n{exc.output_tail}",
                           hint="check the download mirror settings (mirrors.tf_mirror)") from None
@@ -452,7 +460,8 @@ def _failure(log_path: Path, pipeline: LogPipeline, output_base: Path | None = N
 def build(profile_ref: str | None = None, *, source: str | None = None,
           overrides: Sequence[str] = (), dry: bool = False, jobs: int | None = None,
           bazel_opts: Sequence[str] = (), remote_cache: str | None = None,
-          keep_going: bool = False, offline: bool = False, in_docker: bool = False) -> int:
+          keep_going: bool = False, offline: bool = False, in_docker: bool = False,
+          distdir: str | None = None) -> int:
     profile = resolve(profile_ref, overrides=overrides)
     if in_docker:
         from tfbuild.container import build_in_docker
@@ -460,10 +469,21 @@ def build(profile_ref: str | None = None, *, source: str | None = None,
         passed = [*(f"--bazel-opt={o}" for o in bazel_opts), *(["--jobs", str(jobs)] if jobs else []),
                   *(["--remote-cache", remote_cache] if remote_cache else []),
                   *(["--keep-going"] if keep_going else []), *(["--offline"] if offline else [])]
+        if distdir:
+            from tfbuild.errors import ConfigError
+
+            raise ConfigError("--distdir is not passed into the container (--in-docker): the "
+                              "image sees only the source tree and tfbuild's state",
+                              hint="drop --distdir, or build without --in-docker")
         return build_in_docker(profile, source=source, dry_run=dry, build_args=passed,
                                overrides=overrides)
+    carried = None
+    if distdir:
+        from tfbuild.pathcheck import readable_dir
+
+        carried = Path(os.path.realpath(readable_dir(paths.expand(distdir), "--distdir")))
     request = BuildRequest(jobs=jobs, bazel_opts=tuple(bazel_opts), remote_cache=remote_cache,
-                           keep_going=keep_going, offline=offline)
+                           keep_going=keep_going, offline=offline, distdir=carried)
     if dry:
         return dry_run(profile, source=source, request=request)
     run_build(profile, source=source, request=request)

@@ -67,8 +67,10 @@ class BuildRequest:
     keep_going: bool = False
     offline: bool = False
     offline_options: tuple[str, ...] = ()  # --distdir of the prefetched archives
+    distdir: Path | None = None  # --distdir: a distdir `invoke prefetch --distdir` filled
     startup_extra: tuple[str, ...] = ()  # e.g. netty-tcnative for Debian's Bazel (build.remote)
     download_options: tuple[str, ...] = ()  # --experimental_downloader_config (the mirror)
+    record_options: tuple[str, ...] = ()  # where Bazel writes what it fetched (downloads.resolved)
 
 
 def remote_options(settings: Settings, request: BuildRequest,
@@ -194,6 +196,7 @@ def plan_command(settings: Settings, request: BuildRequest, *, bazel: str, jobs:
     options += UI_OPTIONS
     options += request.offline_options
     options += request.download_options
+    options += request.record_options
     if request.keep_going:
         options.append("--keep_going")
     options += request.bazel_opts

@@ -26,6 +26,7 @@ import requests
 
 from tfbuild import console, paths, versions
 from tfbuild.downloads import archives as archives_mod
+from tfbuild.downloads import resolved
 from tfbuild.downloads import store as store_mod
 from tfbuild.downloads.archives import Archive
 from tfbuild.downloads.fetch import FetchError, fetch
@@ -38,6 +39,7 @@ from tfbuild.runner import Runner, tail
 from tfbuild.settings.model import Settings
 
 FETCHED, PRESENT, FAILED = "fetched", "already there", "failed"
+COPIED = "copied from Bazel's repository cache"
 BY_BAZEL, NOT_NEEDED = "fetched by Bazel", "not needed"
 
 
@@ -70,6 +72,11 @@ def _one(archive: Archive, store: store_mod.Store, settings: Settings,
         if sha256_file(target) == archive.sha256:
             return Outcome(archive, PRESENT, target.stat().st_size)
         target.unlink()
+    cached = store.cached(archive)
+    if target != cached and cached.is_file():
+        size = store_mod.copy_verified(cached, target, archive.sha256)
+        if size is not None:
+            return Outcome(archive, COPIED, size, f"from {cached.parent.parent.parent}")
     try:
         got = fetch(_urls(archive, settings), target, archive.sha256, session=_session(),
                     on_bytes=bar.advance, on_total=bar.add_total)
@@ -176,6 +183,25 @@ def classify(outcomes: Sequence[Outcome], targets: TargetsFetch,
     return out
 
 
+def from_bazel_record(record: resolved.Record | None, outcomes: Sequence[Outcome]
+                      ) -> tuple[list[Archive], list[str]]:
+    """The archives Bazel's own record adds to what the tree scan found (the scan cannot see
+    `name = name` wrappers, declarations built in functions, rules' own archives), and notes
+    when the record cannot be complete. Pure."""
+    if record is None:
+        return [], ["Bazel's record of what it fetched is missing: only the tree scan's "
+                    "archives were stored"]
+    known = {o.archive.sha256 for o in outcomes}
+    extra = [a for a in record.archives() if a.sha256 not in known]
+    notes = []
+    if not record.complete:
+        notes.append(f"Bazel fetched repositories into {record.output_base} before tfbuild kept "
+                     "its record: archives of those are not known. Prefetch once with an empty "
+                     "output root (build.output_user_root, or --set build.output_user_root=DIR) "
+                     "to list them all")
+    return extra, notes
+
+
 def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
                   runner: Runner) -> TargetsFetch:
     """`bazel build --nobuild` of the build's targets with the build's startup options, rc files,
@@ -198,15 +224,16 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
             return TargetsFetch(None, targets, f"Bazel was not asked ({why})")
         from tfbuild.downloads import downloader_config
 
+        state = paths.state_dir(src)
         request = BuildRequest(offline_options=tuple(store.bazel_options()),
-                               download_options=downloader_config.options(settings, src))
+                               download_options=downloader_config.options(settings, src),
+                               record_options=(resolved.option(state),))
         request = _tls_provider(settings, request, cfg)  # the build's startup options: its server
         build_cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path,
                                  jobs=_jobs(profile, request, cfg), env=dict(os.environ),
                                  machine=cfg.facts.machine)
         cmd = dataclasses.replace(build_cmd, options=(*build_cmd.options, "--nobuild"))
         env = client_environment(settings, cfg)
-        state = paths.state_dir(src)
         with build_lock(state, src):
             output_base = paths.output_base(settings, src)
             patching.apply(settings, src, output_base,
@@ -227,7 +254,8 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
                     shown[0] = now
                     console.note(f"    {line.rstrip()[:160]}")
 
-            code = runner.stream(cmd.argv(), on_line=on_line, cwd=src, env=env)
+            with resolved.recording(state, output_base):
+                code = runner.stream(cmd.argv(), on_line=on_line, cwd=src, env=env)
     except TfbuildError as exc:
         return TargetsFetch(None, targets, f"Bazel was not asked ({exc.message})")
     seconds = time.monotonic() - start
@@ -271,10 +299,24 @@ def run_prefetch(profile: ResolvedProfile, *, source: str | None = None,
     targets = fetch_targets(profile, src, store, runner or Runner(echo=True)) if bazel \
         else TargetsFetch(None, tuple(settings.build.targets), "Bazel was not asked (--no-bazel)")
     outcomes = classify(outcomes, targets, store.has)
+    record_notes: list[str] = []
+    if targets.ok:
+        record = resolved.load(state, paths.output_base(settings, src))
+        extra, record_notes = from_bazel_record(record, outcomes)
+        bar = console.DownloadBar("prefetch")
+        try:
+            outcomes += fetch_all(extra, store, settings, jobs=jobs, bar=bar)
+        finally:
+            bar.close()
     store_mod.save(state, store, targets={
         "targets": list(targets.targets), "ok": targets.ok,
+        "output_base": str(paths.output_base(settings, src)),
         "not_needed": sorted(o.archive.sha256 for o in outcomes if o.status == NOT_NEEDED)})
-    _summary(outcomes, skipped + notes)
+    if store.distdir:
+        store_mod.write_manifest(store.distdir, store_mod.DistdirManifest(
+            targets.targets, tuple(o.archive for o in outcomes if o.status != NOT_NEEDED),
+            frozenset(o.archive.sha256 for o in outcomes if o.status == NOT_NEEDED)))
+    _summary(outcomes, skipped + notes, record_notes)
     _targets_summary(targets)
     return outcomes, targets
 
@@ -290,15 +332,27 @@ def _targets_summary(targets: TargetsFetch) -> None:
         console.error(targets.detail)
 
 
-def _summary(outcomes: Sequence[Outcome], skipped: Sequence[str]) -> None:
-    rows = [[o.archive.name, o.status, f"{o.size / 1e6:.1f} MB" if o.size else "", o.detail]
-            for o in outcomes]
+def source_of(archive: Archive) -> str:
+    """Which source listed the archive: Bazel's record, NVIDIA's JSON, or the tree scan."""
+    if archive.origin.startswith("Bazel fetched"):
+        return archive.origin.replace("Bazel fetched", "Bazel's record:", 1)
+    if "redistrib" in archive.origin or "nccl" in archive.origin.lower():
+        return f"NVIDIA: {archive.origin}"
+    return f"tree scan: {archive.origin}"
+
+
+def _summary(outcomes: Sequence[Outcome], skipped: Sequence[str],
+             record_notes: Sequence[str] = ()) -> None:
+    rows = [[o.archive.name, o.status, f"{o.size / 1e6:.1f} MB" if o.size else "",
+             source_of(o.archive), o.detail] for o in outcomes]
     styles = [{FAILED: "bold red", FETCHED: "green", NOT_NEEDED: "yellow"}.get(o.status)
               for o in outcomes]
-    console.table("prefetch", ["archive", "status", "size", "detail"], rows, styles=styles)
+    console.table("prefetch", ["archive", "status", "size", "listed by", "detail"], rows,
+                  styles=styles)
     counts = {s: sum(1 for o in outcomes if o.status == s)
-              for s in (FETCHED, PRESENT, BY_BAZEL, NOT_NEEDED, FAILED)}
+              for s in (FETCHED, PRESENT, COPIED, BY_BAZEL, NOT_NEEDED, FAILED)}
     line = (f"{counts[FETCHED]} fetched, {counts[PRESENT]} already there, "
+            f"{counts[COPIED]} copied from Bazel's repository cache, "
             f"{counts[BY_BAZEL]} fetched by Bazel, {counts[NOT_NEEDED]} failed but not needed "
             f"by the targets, {counts[FAILED]} failed")
     for o in outcomes:
@@ -306,23 +360,79 @@ def _summary(outcomes: Sequence[Outcome], skipped: Sequence[str]) -> None:
             console.warn(f"not needed, not fetched: {o.archive.name} ({o.archive.urls[0]}): "
                          f"{o.detail}")
     for note in skipped:
-        console.note(f"not prefetched: {note}")
+        console.note(f"tree scan could not read: {note}")
+    for note in record_notes:
+        console.warn(note)
     (console.error if counts[FAILED] else console.success)(line)
 
 
-def missing_for_offline(settings: Settings, source: Path) -> tuple[store_mod.Store, list[Archive]]:
-    """The store prefetch used, and the declared archives that are not in it."""
+def missing_for_offline(settings: Settings, source: Path, distdir: Path | None = None
+                        ) -> tuple[store_mod.Store, list[tuple[Archive, str]], list[str]]:
+    """The store to build from, the archives it lacks (with why), and notes.
+
+    The store: `distdir` when given (one carried from another machine), else what prefetch
+    used here; with this profile's repository cache either way. Needed: what the tree scan and
+    NVIDIA's JSON list (less what prefetch found the targets do not need), every archive in
+    Bazel's record of what it fetched for them, and everything the distdir's manifest lists.
+    A distdir's files are checked by sha256, as Bazel will."""
     state = paths.state_dir(source)
-    store = store_mod.load(state)
-    if store is None:
+    saved = store_mod.load(state)
+    if distdir is None and saved is None:
         raise PreconditionError(f"no prefetch record for {source}: `--offline` needs the archives",
-                                hint="run `invoke prefetch` (online, or from a mirror) first")
+                                hint="run `invoke prefetch` (online, or from a mirror) first, "
+                                "or pass --distdir DIR with a distdir `invoke prefetch "
+                                "--distdir DIR` filled elsewhere")
+    store = store_mod.Store(distdir or saved.distdir,
+                            store_mod.repository_cache(paths.output_user_root(settings)))
+    manifest = store_mod.read_manifest(store.distdir) if store.distdir else None
+    if distdir is not None and manifest is None:
+        raise PreconditionError(f"{distdir} has no {store_mod.MANIFEST}: tfbuild cannot tell "
+                                "what it holds", hint=f"fill it with `invoke prefetch --distdir "
+                                f"{distdir}` where the network (or a mirror) is reachable")
+    targets = (store_mod.load_targets(state) or {}) if distdir is None else {}
+    not_needed = set(targets.get("not_needed", ())) if targets.get("ok") else set()
+    if manifest:
+        not_needed |= manifest.not_needed
     items, _ = plan(settings, source, store.distdir)
     jsons, parts, _ = cuda_components(settings, source, store)
-    targets = store_mod.load_targets(state) or {}
-    not_needed = set(targets.get("not_needed", ())) if targets.get("ok") else set()
-    return store, [a for a in (*items, *jsons, *parts)
-                   if not store.has(a) and a.sha256 not in not_needed]
+    wanted = [a for a in (*items, *jsons, *parts) if a.sha256 not in not_needed]
+    notes = []
+    record = _prefetch_record(state, targets)
+    extra = list(manifest.archives) if manifest else []
+    if record is not None:
+        extra += record.archives()
+        if not record.complete:
+            notes.append(f"Bazel's record for {record.output_base} is incomplete (it began "
+                         "after Bazel had fetched repositories)")
+    elif manifest is None:
+        notes.append("no record of what Bazel fetched: only the tree scan's archives were "
+                     "checked")
+    seen = {a.sha256 for a in wanted}
+    for archive in extra:
+        if archive.sha256 not in seen:
+            seen.add(archive.sha256)
+            wanted.append(archive)
+    return store, [(a, why) for a in wanted if (why := _lacks(store, a))], notes
+
+
+def _lacks(store: store_mod.Store, archive: Archive) -> str:
+    """"" when the build can take it without the network, else why not."""
+    if store.cached(archive).is_file():
+        return ""  # Bazel's repository cache (Bazel checks its sha256 itself)
+    if store.distdir is None:
+        return "not in the repository cache"
+    target = store.path_for(archive)
+    if not target.is_file():
+        return f"no {target.name} in {store.distdir}"
+    if not store_mod.verified(target, archive.sha256):
+        return f"{target} does not have the sha256 {archive.sha256}"
+    return ""
+
+
+def _prefetch_record(state: Path, targets: dict) -> resolved.Record | None:
+    """Bazel's record for the output base prefetch used (saved in prefetch.json)."""
+    base = targets.get("output_base")
+    return resolved.load(state, Path(base)) if isinstance(base, str) else None
 
 
 def prefetch(profile_ref: str | None = None, *, source: str | None = None,
