@@ -605,3 +605,95 @@ def test_home_bazelrc_lines_are_reported_and_bazeliskrc_mirror_is_used(server, t
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"{server.url}/bazel-mirror/6.5.0/bazel-6.5.0-linux-x86_64" in proc.stdout
     assert [r[1] for r in server.requests] == ["/bazel-mirror/6.5.0/bazel-6.5.0-linux-x86_64"]
+
+
+HOSTS = '''load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
+
+BUILD = 'exports_files(["data.txt"])'
+
+def tfs_archives():
+    # a GitHub release archive (the shape of python-build-standalone's interpreters)
+    http_archive(name = "tfs_archive_a", sha256 = "{sha_a}", build_file_content = BUILD,
+                 urls = ["http://{github}/example/tool/releases/download/v1/tool-1.tar.gz"])
+    # a file on PyPI's file host (the NCCL wheel of nccl_redist_init_repository.bzl)
+    http_archive(name = "tfs_archive_b", sha256 = "{sha_b}", build_file_content = BUILD,
+                 type = "zip", urls = ["http://{pypi}/packages/ab/cd/{wheel}"])
+    # any other host: through mirrors.tf_mirror (mirrors.downloader_config)
+    http_archive(name = "tfs_archive_d", sha256 = "{sha_d}", build_file_content = BUILD,
+                 urls = ["http://{other}/d/archive/d-1.tar.gz"])
+'''
+WHEEL = "nvidia_nccl_cu12-2.21.5-py3-none-manylinux2014_x86_64.whl"
+
+
+def zipped(files: dict[str, str]) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), text)
+    return buffer.getvalue()
+
+
+def test_every_download_host_through_its_mirror_origins_see_no_request(tf_workspace, server):
+    """Issue 20 item 2: a GitHub-shaped, a PyPI-shaped and another origin on their own loopback
+    addresses, all refusing (404, counting requests). Without mirrors the build fails at an
+    origin; with mirrors.host_mirrors for the first two and mirrors.tf_mirror (downloader
+    config) for the rest, a first build with an empty output root fetches everything from the
+    mirror on 127.0.0.1, and the origins see no request."""
+    ws = tf_workspace
+    origins = {name: Server(host=host).start() for name, host in
+               (("github", "127.0.0.2"), ("pypi", "127.0.0.3"), ("other", "127.0.0.4"))}
+    try:
+        data = {"a": tarball({"data.txt": "from github\n"}), "b": zipped({"data.txt": "from pypi\n"}),
+                "d": tarball({"data.txt": "from elsewhere\n"})}
+        github = f"127.0.0.2:{origins['github'].port}"
+        pypi = f"127.0.0.3:{origins['pypi'].port}"
+        other = f"127.0.0.4:{origins['other'].port}"
+        server.files["/gh/example/tool/releases/download/v1/tool-1.tar.gz"] = data["a"]
+        server.files[f"/pypi-files/packages/ab/cd/{WHEEL}"] = data["b"]
+        server.files[f"/mirror/{other}/d/archive/d-1.tar.gz"] = data["d"]
+        server.files["/mirror/github.com/example/dep/archive/v1.tar.gz"] = b"tfbuild test archive\n"
+        (ws["source"] / "third_party/test_archives/workspace.bzl").write_text(
+            HOSTS.replace("{sha_a}", sha(data["a"])).replace("{sha_b}", sha(data["b"]))
+            .replace("{sha_d}", sha(data["d"])).replace("{github}", github)
+            .replace("{pypi}", pypi).replace("{other}", other).replace("{wheel}", WHEEL))
+        loopback = ",".join(f"127.0.0.{i}" for i in range(1, 5))
+        env = {**ws["env"], "NO_PROXY": loopback, "no_proxy": loopback}
+
+        def build(name: str, extra: str):
+            root = ws["source"].parent / f"root-{name}"
+            profile = local_bazel_profile(
+                ws["source"].parent / f"{name}.toml", output_root=root,
+                dist=ws["source"].parent / "dist",
+                extra='targets = ["//tensorflow/offline:uses_archives"]\n'
+                      f'[mirrors]\ntf_mirror = "{server.url}/mirror"\nallow_http = true\n{extra}')
+            try:
+                return invoke(["build", "--profile", profile, "--source", str(ws["source"])],
+                              env=env)
+            finally:
+                from tests.helpers.bazel import shutdown
+
+                shutdown(ws["source"], root)
+
+        control = build("control", "")
+        assert control.returncode != 0
+        tried = [r for o in origins.values() for r in o.requests]
+        assert tried  # Bazel went to an origin, and says which failed
+        assert re.search(r"http://127\.0\.0\.[234]:\d+/", control.stdout + control.stderr)
+        for origin in origins.values():
+            origin.requests.clear()
+
+        mirrored = build("mirrored", "downloader_config = true\n[mirrors.host_mirrors]\n"
+                         f'"127.0.0.2" = "{server.url}/gh"\n"127.0.0.3" = "{server.url}/pypi-files"\n')
+        assert mirrored.returncode == 0, mirrored.stdout[-3000:] + mirrored.stderr[-3000:]
+        assert (ws["source"] / "bazel-bin/tensorflow/offline/uses_archives.txt").read_text() == \
+            "from github\nfrom pypi\nfrom elsewhere\n"
+        assert {name: o.requests for name, o in origins.items()} == \
+            {"github": [], "pypi": [], "other": []}
+        got = {path for _, path, _ in server.requests}
+        assert {"/gh/example/tool/releases/download/v1/tool-1.tar.gz",
+                f"/pypi-files/packages/ab/cd/{WHEEL}", f"/mirror/{other}/d/archive/d-1.tar.gz"} <= got
+    finally:
+        for origin in origins.values():
+            origin.stop()

@@ -123,3 +123,16 @@ def test_bad_host_mirrors_are_refused_naming_the_key(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         resolve("cpu", overrides=[override])
 
+
+
+def test_the_notes_profile_sends_pypi_files_to_its_pip_mirror_first():
+    """rtx3050 (the seed notes' machine) uses the notes' USTC pip mirror for what Bazel
+    downloads from PyPI's file host itself; NVIDIA stays direct, as in the notes' repo.bzl."""
+    config = downloader_config.render(resolve("rtx3050").settings)
+    wheel = ("https://files.pythonhosted.org/packages/ab/cd/"
+             "nvidia_nccl_cu12-2.21.5-py3-none-manylinux2014_x86_64.whl")
+    assert rewrite(config, wheel) == [
+        "https://mirrors.ustc.edu.cn/pypi/packages/ab/cd/"
+        "nvidia_nccl_cu12-2.21.5-py3-none-manylinux2014_x86_64.whl", wheel]
+    nvidia = "https://developer.download.nvidia.com/compute/cuda/redist/redistrib_12.4.0.json"
+    assert rewrite(config, nvidia) == [nvidia]
