@@ -353,6 +353,28 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tf_workspace):
     assert not ws["root"].exists() and not ws["state"].exists()
 
 
+def test_dry_run_prints_exactly_the_argv_the_build_runs(tf_workspace):
+    """One build plan (building/plan.py): the command `build --dry-run` prints is the argv the
+    build then runs and records, option for option, with the downloader config and the
+    options of the user's flags."""
+    ws = tf_workspace
+    profile = write_profile(ws, "[mirrors]\ndownloader_config = true\n")
+    flags = ["--jobs", "2", "--bazel-opt=--copt=-O1", "--keep-going"]
+    dry = build(ws, profile, "--dry-run", *flags)
+    assert dry.returncode == 0, dry.stderr
+    line = next(line for line in dry.stdout.splitlines() if line.startswith("cd "))
+    words = shlex.split(line)
+    built = build(ws, profile, *flags)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    argv = json.loads((ws["source"].parent / "dist" / "tfs" / "manifest.json").read_text()
+                      )["bazel"]["argv"]
+    assert words[:3] == ["cd", str(ws["source"]), "&&"] and words[3] == "env"
+    printed = words[words.index(argv[0], 4):]
+    assert printed == argv
+    assert "--keep_going" in argv and any(a.startswith("--experimental_downloader_config=")
+                                          for a in argv)
+
+
 def test_manifest_diff(tf_workspace):
     ws = tf_workspace
     dist = ws["source"].parent / "dist" / "tfs"

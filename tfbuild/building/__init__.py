@@ -17,22 +17,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfbuild import cachekeys, console, environment, paths, patching, sizing, space
+from tfbuild import cachekeys, console, paths, patching, sizing, space
 from tfbuild.building import account as account_mod
 from tfbuild.building import artifacts as artifacts_mod
 from tfbuild.building import manifest as manifest_mod
 from tfbuild.building.account_files import RunFiles
 from tfbuild.building import rcfiles
-from tfbuild.building.command import (BazelCommand, BuildRequest, fetch_rules_python,
-                                      plan_command)
+from tfbuild.building import pipmirror
+from tfbuild.building.command import BazelCommand, BuildRequest
+from tfbuild.building.plan import make_plan
 from tfbuild.building.diagnose import crash_lines, diagnose, error_tail
 from tfbuild.building.fetchwatch import FetchState, FetchWatch
 from tfbuild.building.lock import build_lock
 from tfbuild.building.progress import BuildSummary, LogPipeline, PlainProgress
 from tfbuild.building.source import clone
-from tfbuild.configure import ConfigureResult, refuse_if_blocked, run_configure
-from tfbuild.downloads import downloader_config, resolved
-from tfbuild.errors import BuildFailed, CommandError, Interrupted, PatchError, PreconditionError
+from tfbuild.configure import refuse_if_blocked, run_configure
+from tfbuild.downloads import resolved
+from tfbuild.errors import BuildFailed, Interrupted, PreconditionError
 from tfbuild.files import sha256_file
 from tfbuild.patching import records
 from tfbuild.runner import Runner, quote
@@ -48,27 +49,10 @@ class BuildResult:
     command: BazelCommand
 
 
-def _bazel_path(cfg: ConfigureResult) -> str:
-    bazel = cfg.facts.bazel.path
-    if not bazel:
-        raise BuildFailed("no Bazel found", hint="install bazelisk, or set toolchain.bazel")
-    return bazel
 
 
-def _jobs(profile: ResolvedProfile, request: BuildRequest, cfg: ConfigureResult) -> int:
-    if request.jobs:
-        return request.jobs
-    if profile.settings.build.jobs:
-        return profile.settings.build.jobs
-    settings = profile.settings
-    return sizing.recommended_jobs(cfg.facts.machine, settings.cuda.enabled,
-                                   sizing.bazel_heap_gib(settings, cfg.facts.machine)
-                                   ) if cfg.facts.machine else 1
 
 
-def _pip_patch_wanted(profile: ResolvedProfile) -> bool:
-    m = profile.settings.mirrors
-    return m.pip_method == "patch" and bool(m.pip_index)
 
 
 def _patch_summary(settings, source: Path, output_base: Path) -> list[dict]:
@@ -110,41 +94,22 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
             if s.status in patching.NEEDS_APPLY]
     console.info("3. patch: " + (", ".join(f"{s.target.fix} ({s.target.relative}: {s.status})"
                                            for s in todo) or "nothing to apply"))
-    request = _tls_provider(settings, request, cfg, install=False)
-    request = dataclasses.replace(request, download_options=downloader_config.options(
-        settings, src, write=False), record_options=(resolved.option(paths.state_dir(src)),))
-    cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path or "bazel",
-                       jobs=_jobs(profile, request, cfg), env=_environ(),
-                       machine=cfg.facts.machine)
+    if request.offline:
+        request = _offline(settings, src, request)
+    plan = make_plan(profile, src, request, cfg, write=False)
     step = 4
-    if _pip_patch_wanted(profile):
+    if plan.pip_fetch is not None:
         console.info(f"{step}. fetch rules_python, then apply the pip-mirror fix:")
-        console.plain(f"   {quote(fetch_rules_python(cmd).argv(with_secrets=False))}")
+        console.plain(f"   {quote(plan.pip_fetch.argv(with_secrets=False))}")
         step += 1
     console.info(f"{step}. bazel (copy-pasteable):")
-    console.plain(cmd.shell(src, client_environment(settings, cfg, create=False)))
+    console.plain(plan.command.shell(src, plan.client_env))
     console.note(f"   (invoke build adds --build_event_json_file and --profile: the files of the "
                  f"build's account, beside the log in {paths.state_dir(src) / 'logs'})")
     console.info(f"{step + 1}. collect the wheel and libtensorflow into "
                  f"{paths.expand(settings.build.dist_dir) / profile.name}/ with SHA256SUMS and "
                  "manifest.json; audit the wheel (auditwheel show)")
     return 0
-
-
-def client_environment(settings, cfg: ConfigureResult, *, create: bool = True
-                       ) -> dict[str, str | None]:
-    """The Bazel client's environment changes (environment.bazel_client_env) with the profile's
-    action PATH and tfbuild's stable temp dir (made here unless `create` is False)."""
-    temp = paths.bazel_temp_dir(settings)
-    if create:
-        temp.mkdir(parents=True, exist_ok=True)
-    return environment.bazel_client_env(
-        cfg.environment, cfg.facts, settings.build.action_path_dirs, str(temp),
-        library_path=environment.action_library_dirs(settings, cfg.facts))
-
-
-def _environ() -> dict[str, str]:
-    return dict(os.environ)
 
 
 def check_output_paths(settings, src: Path) -> None:
@@ -191,22 +156,15 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
 
         if request.offline:
             request = _offline(settings, src, request)
-        elif request.distdir:
-            request = dataclasses.replace(request, offline_options=(
-                f"--distdir={request.distdir}",))
-        request = _tls_provider(settings, request, cfg)
-        request = dataclasses.replace(request, download_options=downloader_config.options(
-            settings, src), record_options=(resolved.option(state),))
-        cmd = plan_command(settings, request, bazel=_bazel_path(cfg),
-                           jobs=_jobs(profile, request, cfg), env=_environ(),
-                           machine=cfg.facts.machine)
+        plan = make_plan(profile, src, request, cfg)
+        cmd = plan.command
         for opt in cmd.secret_options:  # the header, and its value alone (as Bazel passes it on)
             value = opt.split("=", 1)[1]
             Runner.add_secret(value, value.partition("=")[2] or value.partition(":")[2].strip())
-        env = client_environment(settings, cfg)
-        if _pip_patch_wanted(profile):
+        env = plan.client_env
+        if plan.pip_fetch is not None:
             t = time.monotonic()
-            _prepare_pip_mirror(profile, cmd, src, output_base, env, runner)
+            pipmirror.prepare(settings, plan, env, runner)
             durations["pip_mirror_s"] = time.monotonic() - t
 
         space.before_build(settings, src, state)
@@ -241,7 +199,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         manifest = manifest_mod.build_manifest(
             profile=profile, settings=settings, facts=cfg.facts,
             patches=_patch_summary(settings, src, output_base),
-            rc_sha256=sha256_file(cfg.rc_path), argv=cmd.argv(with_secrets=False),
+            rc_sha256=sha256_file(cfg.rc_path), argv=plan.argv(),
             key_inputs=cachekeys.from_rc(cfg.content) + cachekeys.from_options(cmd.options),
             environment=env, cwd=str(src), artifacts=[a.as_dict() for a in collected],
             system_rc=rcfiles.system_rc_files(),
@@ -306,23 +264,14 @@ def _check_remote(settings, request: BuildRequest) -> None:
             or settings.remote.executor:
         from tfbuild.building.remote import preflight
 
-        preflight(settings, request, _environ())
+        preflight(settings, request, dict(os.environ))
 
 
-def _tls_provider(settings, request: BuildRequest, cfg: ConfigureResult, *,
-                  install: bool = True) -> BuildRequest:
-    """grpcs:// with Debian's Bazel needs netty-tcnative handed to its server (build.remote)."""
-    if not any(u.startswith("grpcs://") for u in (
-            request.remote_cache or "", settings.remote.cache, settings.remote.executor)):
-        return request
-    from tfbuild.building.remote import with_tls_provider
-
-    return with_tls_provider(settings, request, cfg.facts, install=install)
 
 
 def _offline(settings, src: Path, request: BuildRequest) -> BuildRequest:
     """Fail fast, naming what is missing, when the build would need the network."""
-    from tfbuild.downloads.prefetch import missing_for_offline
+    from tfbuild.downloads.offline import missing_for_offline
 
     store, missing, notes = missing_for_offline(settings, src, request.distdir)
     for note in notes:
@@ -346,24 +295,6 @@ def _log_path(state: Path) -> Path:
     return logs / f"build-{time.strftime('%Y%m%d-%H%M%S')}.log"
 
 
-def _prepare_pip_mirror(profile, cmd: BazelCommand, src: Path, output_base: Path,
-                        env: dict, runner: Runner) -> None:
-    """Fetch rules_python (a --nobuild build of one of its files, with the build's options),
-    then patch its installer in the output base, before the build runs pip for the first time."""
-    console.step("fetch rules_python for the pip-mirror fix")
-    try:
-        with resolved.recording(paths.state_dir(src), output_base):
-            runner.run(fetch_rules_python(cmd).argv(), cwd=src, env=env, timeout=3600)
-    except CommandError as exc:
-        raise BuildFailed(f"could not fetch rules_python: {exc.message}\n{exc.output_tail}",
-                          hint="check the download mirror settings (mirrors.tf_mirror)") from None
-    statuses = patching.apply(profile.settings, src, output_base, only={"pip-mirror"})
-    for status in statuses:
-        if status.target.wanted and status.status != patching.APPLIED:
-            raise PatchError(f"pip-mirror fix not applied to {status.target.path}: "
-                             f"{status.status} {status.detail}",
-                             hint="use mirrors.pip_method = \"repo_env\" instead")
-        console.note(f"    pip-mirror: {status.target.path} {status.status}")
 
 
 def run_bazel_guarded(settings, src: Path, cmd: BazelCommand, env: dict, log_path: Path,

@@ -14,7 +14,6 @@ targets do not need: those that failed to download are reported, not counted as 
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,14 +23,14 @@ from pathlib import Path
 
 import requests
 
-from tfbuild import console, paths, versions
-from tfbuild.downloads import archives as archives_mod
+from tfbuild import console, paths
+from tfbuild.downloads import declared
 from tfbuild.downloads import resolved
 from tfbuild.downloads import store as store_mod
 from tfbuild.downloads.archives import Archive
 from tfbuild.downloads.fetch import FetchError, fetch
 from tfbuild.downloads.urls import candidates
-from tfbuild.errors import PreconditionError, TfbuildError
+from tfbuild.errors import TfbuildError
 from tfbuild.files import sha256_file
 from tfbuild.patching import DEFAULT_MIRROR
 from tfbuild.settings import ResolvedProfile, resolve
@@ -109,53 +108,6 @@ def fetch_all(items: Sequence[Archive], store: store_mod.Store, settings: Settin
     return outcomes
 
 
-def _cuda_flags(settings: Settings) -> dict:
-    cuda = settings.cuda
-    return dict(cuda_version=cuda.version, cudnn_version=cuda.cudnn_version,
-                local_cuda=bool(cuda.local_cuda_path), local_cudnn=bool(cuda.local_cudnn_path),
-                local_nccl=bool(cuda.local_nccl_path))
-
-
-def cuda_components(settings: Settings, source: Path, store: store_mod.Store
-                    ) -> tuple[list[Archive], list[Archive], list[str]]:
-    """(redistrib JSON files, the component archives known from JSON files in the store, notes)."""
-    if not settings.cuda.enabled:
-        return [], [], []
-    index = archives_mod.redist_index(source, **_cuda_flags(settings))
-    if index is None:
-        return [], [], [f"no {archives_mod.REDIST_FILE}: NVIDIA redistributions not listed"]
-    jsons = [a for a, _, _ in index.json_archives]
-    parts = [index.nccl] if index.nccl else []
-    major = (versions.version(settings.cuda.version) or versions.version("12")).major
-    for archive, prefix, kind in index.json_archives:
-        if store.has(archive):
-            parts += archives_mod.redist_components(
-                store.path_for(archive).read_text(), prefix, kind, index.components, str(major),
-                f"{archive.name} ({archive.urls[0]})")
-    return jsons, parts, []
-
-
-def tfbuild_outputs(settings: Settings, distdir: Path | None = None) -> list[Path]:
-    """Directories tfbuild and Bazel write that may lie inside the tree (the notes keep their
-    output root there): never scanned for declared archives."""
-    b = settings.build
-    dirs = [paths.output_user_root(settings), paths.expand(b.dist_dir)]
-    if b.disk_cache:
-        dirs.append(paths.expand(b.disk_cache))
-    if distdir:
-        dirs.append(distdir)
-    return dirs
-
-
-def plan(settings: Settings, source: Path, distdir: Path | None = None
-         ) -> tuple[list[Archive], list[str]]:
-    if not source.is_dir():
-        raise PreconditionError(f"source directory {source} does not exist",
-                                hint="run `invoke source`, or pass --source DIR")
-    declared = archives_mod.declared_archives(source, tfbuild_outputs(settings, distdir))
-    return declared.archives, declared.skipped
-
-
 # -- what the build's targets need ----------------------------------------------------------------
 @dataclass(frozen=True)
 class TargetsFetch:
@@ -208,10 +160,10 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
     configs and repo_env (configure and the download-mirror patch first, as `invoke build`
     does), plus the store's --distdir."""
     from tfbuild import patching
-    from tfbuild.building import (_jobs, _pip_patch_wanted, _prepare_pip_mirror, _tls_provider,
-                                  client_environment)
-    from tfbuild.building.command import BuildRequest, plan_command
+    from tfbuild.building import pipmirror
+    from tfbuild.building.command import BuildRequest
     from tfbuild.building.lock import build_lock
+    from tfbuild.building.plan import make_plan
     from tfbuild.configure import blocking_failures, run_configure
 
     settings = profile.settings
@@ -222,24 +174,18 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
         if blocked or not cfg.facts.bazel.path:
             why = "; ".join(f"{r.id}: {r.found}" for r in blocked) or "no Bazel found"
             return TargetsFetch(None, targets, f"Bazel was not asked ({why})")
-        from tfbuild.downloads import downloader_config
-
-        state = paths.state_dir(src)
-        request = BuildRequest(offline_options=tuple(store.bazel_options()),
-                               download_options=downloader_config.options(settings, src),
-                               record_options=(resolved.option(state),))
-        request = _tls_provider(settings, request, cfg)  # the build's startup options: its server
-        build_cmd = plan_command(settings, request, bazel=cfg.facts.bazel.path,
-                                 jobs=_jobs(profile, request, cfg), env=dict(os.environ),
-                                 machine=cfg.facts.machine)
-        cmd = dataclasses.replace(build_cmd, options=(*build_cmd.options, "--nobuild"))
-        env = client_environment(settings, cfg)
+        # the build's own plan (startup options: its server; configs, repo_env, mirrors),
+        # with the store's --distdir, and --nobuild
+        build_plan = make_plan(profile, src,
+                               BuildRequest(offline_options=tuple(store.bazel_options())), cfg)
+        cmd = dataclasses.replace(build_plan.command,
+                                  options=(*build_plan.command.options, "--nobuild"))
+        env = build_plan.client_env
+        state, output_base = build_plan.state, build_plan.output_base
         with build_lock(state, src):
-            output_base = paths.output_base(settings, src)
             patching.apply(settings, src, output_base,
                            only={"download-mirror", "cuda-lib64", patching.SHIM_ID})
-            if _pip_patch_wanted(profile):  # as the build: pip's index fixed before pip runs
-                _prepare_pip_mirror(profile, build_cmd, src, output_base, env, runner)
+            pipmirror.prepare(settings, build_plan, env, runner)  # pip's index fixed first
             console.step(f"prefetch: Bazel fetches what {len(targets)} target(s) need "
                          "(build --nobuild)")
             lines: list[str] = []
@@ -283,14 +229,14 @@ def run_prefetch(profile: ResolvedProfile, *, source: str | None = None,
     writable_dir_state(src)
     store = store_mod.Store(paths.expand(distdir) if distdir else None,
                             store_mod.repository_cache(paths.output_user_root(settings)))
-    items, skipped = plan(settings, src, store.distdir)
+    items, skipped = declared.in_tree(settings, src, store.distdir)
     where = f"--distdir {store.distdir}" if store.distdir else f"the repository cache {store.repository_cache}"
     console.step(f"prefetch: {len(items)} archives declared in {src}, into {where}")
     bar = console.DownloadBar("prefetch")
     try:
-        jsons, _, notes = cuda_components(settings, src, store)
+        jsons, _, notes = declared.cuda_components(settings, src, store)
         outcomes = fetch_all([*items, *jsons], store, settings, jobs=jobs, bar=bar)
-        _, parts, _ = cuda_components(settings, src, store)
+        _, parts, _ = declared.cuda_components(settings, src, store)
         outcomes += fetch_all(parts, store, settings, jobs=jobs, bar=bar)
     finally:
         bar.close()
@@ -364,75 +310,6 @@ def _summary(outcomes: Sequence[Outcome], skipped: Sequence[str],
     for note in record_notes:
         console.warn(note)
     (console.error if counts[FAILED] else console.success)(line)
-
-
-def missing_for_offline(settings: Settings, source: Path, distdir: Path | None = None
-                        ) -> tuple[store_mod.Store, list[tuple[Archive, str]], list[str]]:
-    """The store to build from, the archives it lacks (with why), and notes.
-
-    The store: `distdir` when given (one carried from another machine), else what prefetch
-    used here; with this profile's repository cache either way. Needed: what the tree scan and
-    NVIDIA's JSON list (less what prefetch found the targets do not need), every archive in
-    Bazel's record of what it fetched for them, and everything the distdir's manifest lists.
-    A distdir's files are checked by sha256, as Bazel will."""
-    state = paths.state_dir(source)
-    saved = store_mod.load(state)
-    if distdir is None and saved is None:
-        raise PreconditionError(f"no prefetch record for {source}: `--offline` needs the archives",
-                                hint="run `invoke prefetch` (online, or from a mirror) first, "
-                                "or pass --distdir DIR with a distdir `invoke prefetch "
-                                "--distdir DIR` filled elsewhere")
-    store = store_mod.Store(distdir or saved.distdir,
-                            store_mod.repository_cache(paths.output_user_root(settings)))
-    manifest = store_mod.read_manifest(store.distdir) if store.distdir else None
-    if distdir is not None and manifest is None:
-        raise PreconditionError(f"{distdir} has no {store_mod.MANIFEST}: tfbuild cannot tell "
-                                "what it holds", hint=f"fill it with `invoke prefetch --distdir "
-                                f"{distdir}` where the network (or a mirror) is reachable")
-    targets = (store_mod.load_targets(state) or {}) if distdir is None else {}
-    not_needed = set(targets.get("not_needed", ())) if targets.get("ok") else set()
-    if manifest:
-        not_needed |= manifest.not_needed
-    items, _ = plan(settings, source, store.distdir)
-    jsons, parts, _ = cuda_components(settings, source, store)
-    wanted = [a for a in (*items, *jsons, *parts) if a.sha256 not in not_needed]
-    notes = []
-    record = _prefetch_record(state, targets)
-    extra = list(manifest.archives) if manifest else []
-    if record is not None:
-        extra += record.archives()
-        if not record.complete:
-            notes.append(f"Bazel's record for {record.output_base} is incomplete (it began "
-                         "after Bazel had fetched repositories)")
-    elif manifest is None:
-        notes.append("no record of what Bazel fetched: only the tree scan's archives were "
-                     "checked")
-    seen = {a.sha256 for a in wanted}
-    for archive in extra:
-        if archive.sha256 not in seen:
-            seen.add(archive.sha256)
-            wanted.append(archive)
-    return store, [(a, why) for a in wanted if (why := _lacks(store, a))], notes
-
-
-def _lacks(store: store_mod.Store, archive: Archive) -> str:
-    """"" when the build can take it without the network, else why not."""
-    if store.cached(archive).is_file():
-        return ""  # Bazel's repository cache (Bazel checks its sha256 itself)
-    if store.distdir is None:
-        return "not in the repository cache"
-    target = store.path_for(archive)
-    if not target.is_file():
-        return f"no {target.name} in {store.distdir}"
-    if not store_mod.verified(target, archive.sha256):
-        return f"{target} does not have the sha256 {archive.sha256}"
-    return ""
-
-
-def _prefetch_record(state: Path, targets: dict) -> resolved.Record | None:
-    """Bazel's record for the output base prefetch used (saved in prefetch.json)."""
-    base = targets.get("output_base")
-    return resolved.load(state, Path(base)) if isinstance(base, str) else None
 
 
 def prefetch(profile_ref: str | None = None, *, source: str | None = None,
