@@ -26,10 +26,10 @@ def test_checkout_root_is_found_from_the_package():
 
 
 def test_shipped_profile_is_shown_relative_to_the_profiles_parent():
-    from tfbuild.settings.resolve import _display
+    from tfbuild.settings.resolve import display_path
 
     assert resolve("cpu", env={}).path == ROOT / "profiles" / "cpu.toml"
-    assert _display(ROOT / "profiles" / "cpu.toml") == "profiles/cpu.toml"
+    assert display_path(ROOT / "profiles" / "cpu.toml") == "profiles/cpu.toml"
 
 
 def tf_tree(path: Path) -> Path:

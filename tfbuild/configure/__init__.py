@@ -19,7 +19,7 @@ from tfbuild.configure import rcfile
 from tfbuild.configure.plan import plan as make_plan
 from tfbuild.discovery.facts import Facts
 from tfbuild.doctor import diagnose
-from tfbuild.doctor.checks import Check
+from tfbuild.doctor.rows import Check
 from tfbuild.errors import ConfigError, PreconditionError
 from tfbuild.patching import shim
 from tfbuild.runner import Runner

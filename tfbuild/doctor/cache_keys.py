@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tfbuild import cachekeys
-from tfbuild.doctor.checks import OK, SKIP, WARN, Check, Context
+from tfbuild.doctor.rows import OK, SKIP, WARN, Check, Context
 from tfbuild.errors import Interrupted, TfbuildError
 from tfbuild.paths import SYSTEM_PATH
 

@@ -9,49 +9,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
-from tfbuild import capabilities, pins, sizing, versions
+from tfbuild import capabilities, sizing, versions
 from tfbuild.discovery.facts import CudaToolkit, Facts
+from tfbuild.doctor.rows import FAIL, OK, SKIP, WARN, Check, CheckFn, Context  # noqa: F401
 from tfbuild.settings.model import Settings
-
-OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
-
-
-@dataclass(frozen=True)
-class Check:
-    id: str
-    status: str
-    found: str
-    expected: str
-    hint: str = ""
-    blocking: bool = False
-
-    def as_dict(self) -> dict:
-        return {"id": self.id, "status": self.status, "found": self.found,
-                "expected": self.expected, "hint": self.hint, "blocking": self.blocking}
-
-    @property
-    def blocks(self) -> bool:
-        return self.blocking and self.status == FAIL
-
-
-@dataclass(frozen=True)
-class Context:
-    settings: Settings
-    facts: Facts
-
-    @property
-    def tf(self) -> pins.TensorflowPins:
-        return pins.tensorflow(self.settings.tensorflow.version)
-
-    @property
-    def cuda_on(self) -> bool:
-        return self.settings.cuda.enabled
-
-
-CheckFn = Callable[[Context], Iterable[Check]]
 
 
 # -- python and compilers ------------------------------------------------------------------------

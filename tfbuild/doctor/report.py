@@ -6,8 +6,9 @@ import json
 from collections.abc import Sequence
 
 from tfbuild import __version__, console
-from tfbuild.doctor.checks import FAIL, OK, SKIP, WARN, Check, summary
-from tfbuild.settings.resolve import ResolvedProfile, _display
+from tfbuild.doctor.checks import summary
+from tfbuild.doctor.rows import FAIL, OK, SKIP, WARN, Check
+from tfbuild.settings.resolve import ResolvedProfile, display_path
 
 STYLE = {OK: "green", WARN: "yellow", FAIL: "bold red", SKIP: "dim"}
 
@@ -15,8 +16,8 @@ STYLE = {OK: "green", WARN: "yellow", FAIL: "bold red", SKIP: "dim"}
 def profile_info(profile: ResolvedProfile) -> dict:
     return {
         "name": profile.name,
-        "path": _display(profile.path) if profile.path else None,
-        "extends": [_display(p) for p in profile.chain[:-1]],
+        "path": display_path(profile.path) if profile.path else None,
+        "extends": [display_path(p) for p in profile.chain[:-1]],
         "tensorflow": profile.settings.tensorflow.version,
         "cuda": profile.settings.cuda.enabled,
     }

@@ -2,12 +2,10 @@
 packaged defaults.
 
     python -m tfbuild.settings.docs          # print the table
-    python -m tfbuild.settings.docs --write  # refresh every generated table (tfbuild.docgen)
 """
 
 from __future__ import annotations
 
-import sys
 import tomllib
 
 from tfbuild.settings.model import key_specs, type_name
@@ -27,8 +25,4 @@ def table() -> str:
 
 
 if __name__ == "__main__":
-    if "--write" in sys.argv:
-        from tfbuild import docgen
-
-        sys.exit(docgen.main(["--write"]))
     print(table())

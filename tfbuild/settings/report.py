@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 
 from tfbuild import console
-from tfbuild.settings.resolve import _display, available_profiles, resolve
+from tfbuild.settings.resolve import display_path, available_profiles, resolve
 
 
 def list_profiles() -> None:
@@ -18,7 +18,7 @@ def list_profiles() -> None:
         profile = resolve(name, env={k: v for k, v in os.environ.items()
                                      if k == "TFBUILD_PROFILES_DIR"})
         extends = " <- ".join(p.stem for p in reversed(profile.chain[:-1]))
-        rows.append([name, extends, profile.description, _display(path)])
+        rows.append([name, extends, profile.description, display_path(path)])
     console.table("profiles", ["name", "extends", "description", "file"], rows)
 
 
@@ -36,7 +36,7 @@ def format_value(value: object) -> str:
 
 def show_profile(name: str | None, overrides: Sequence[str] = ()) -> None:
     profile = resolve(name, overrides=overrides)
-    chain = " -> ".join(_display(p) for p in profile.chain)
+    chain = " -> ".join(display_path(p) for p in profile.chain)
     console.step(f"profile {profile.name}: {profile.description}")
     console.note(f"order: packaged defaults -> {chain} -> TFBUILD_* environment -> --set")
     rows = [[key, format_value(value), str(source)] for key, value, source in profile.value_rows()]

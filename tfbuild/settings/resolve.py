@@ -279,7 +279,7 @@ def resolve(
                               hint=f"make it one line of printable text in {layer_path}")
         for dotted, value in flat.items():
             _assign(values, dotted, value)
-            sources[dotted] = Source("profile", _display(layer_path))
+            sources[dotted] = Source("profile", display_path(layer_path))
 
     for dotted, value, source in _env_layer(env):
         _assign(values, dotted, value)
@@ -334,7 +334,7 @@ def _build(values: Mapping[str, object]) -> Settings:
     return Settings(**sections)
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     try:
         return str(path.relative_to(PROFILES_DIR.parent))
     except ValueError:
