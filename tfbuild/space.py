@@ -1,5 +1,6 @@
-"""Disk space where the bytes land: what tfbuild's places hold, the disk cache pruned before a
-build, free space watched while Bazel runs, per-build files rotated.
+"""Disk space: the `cache` task (what tfbuild's places hold, pruning), the disk cache pruned
+before a build, free space watched while Bazel runs, per-build files rotated. Where the places
+are and what the filesystems hold is discovery (discovery/disk.py).
 
 Discovery here (sizes, free space) is kept apart from the pure pieces (plans, rows, messages),
 which the unit tests check with numbers written by hand.
@@ -15,87 +16,15 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from tfbuild import console, diskcache, paths
-from tfbuild.downloads.store import repository_cache
+from tfbuild.discovery.disk import filesystem, mount_point, output_bases, places, tree_size
 from tfbuild.errors import OutOfSpace
 from tfbuild.files import nearest_existing
 from tfbuild.settings.model import Settings
 
 MIB = 1024**2
-
-
-# -- places and filesystems ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Place:
-    name: str  # "output base", "disk cache", ...
-    path: Path
-    key: str  # the profile key (or flag) that moves it
-
-
-def places(settings: Settings, source: Path) -> list[Place]:
-    root = paths.output_user_root(settings)
-    found = [Place("output root", root, "build.output_user_root")]
-    if settings.build.disk_cache:
-        found.append(Place("disk cache", paths.expand(settings.build.disk_cache),
-                           "build.disk_cache"))
-    found += [Place("repository cache", repository_cache(root), "build.output_user_root"),
-              Place("logs", paths.state_dir(source) / "logs", "TFBUILD_STATE_DIR"),
-              Place("dist", paths.expand(settings.build.dist_dir), "build.dist_dir")]
-    return found
-
-
-@dataclass(frozen=True)
-class Filesystem:
-    device: int
-    mount: str
-    free: int
-    total: int
-
-
-def filesystem(path: Path) -> Filesystem:
-    existing = nearest_existing(path)
-    usage = shutil.disk_usage(existing)
-    return Filesystem(os.stat(existing).st_dev, _mount_point(existing), usage.free, usage.total)
-
-
-def _mount_point(path: Path) -> str:
-    path = Path(os.path.realpath(path))
-    while not os.path.ismount(path) and path != path.parent:
-        path = path.parent
-    return str(path)
-
-
-def tree_size(path: Path) -> int:
-    """Bytes allocated under path (symlinks not followed); 0 when it does not exist."""
-    total = 0
-    stack = [str(path)]
-    while stack:
-        current = stack.pop()
-        try:
-            with os.scandir(current) as it:
-                for item in it:
-                    try:
-                        st = item.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    total += st.st_blocks * 512
-                    if item.is_dir(follow_symlinks=False):
-                        stack.append(item.path)
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            continue
-    return total
-
-
-def output_bases(root: Path) -> list[Path]:
-    """Bazel's output bases under an output user root (one per workspace: 32 hex digits)."""
-    try:
-        return sorted(p for p in root.iterdir() if p.is_dir() and re.fullmatch(r"[0-9a-f]{32}",
-                                                                                 p.name))
-    except FileNotFoundError:
-        return []
 
 
 # -- invoke cache --------------------------------------------------------------------------------
@@ -235,7 +164,7 @@ def before_build(settings: Settings, source: Path, state: Path) -> None:
 
 # -- while Bazel runs ----------------------------------------------------------------------------
 def low_space_message(path: Path, free: int, floor_mib: int) -> str:
-    fs = _mount_point(nearest_existing(path))
+    fs = mount_point(nearest_existing(path))
     return (f"stopped the build before the disk filled: {free / MIB:.0f} MiB left on {fs} "
             f"(the output root {path}), under build.min_free_mib = {floor_mib}")
 
@@ -336,79 +265,3 @@ def cache(profile_ref: str | None = None, *, source: str | None = None,
                           hint="pass --max-gib N, or set build.disk_cache_max_gib")
     return cache_command(settings, paths.source_dir(settings, source), gc=gc, max_gib=max_gib,
                          dry_run=dry_run)
-
-
-# -- doctor --------------------------------------------------------------------------------------
-def filesystems_fact(settings: Settings, source: Path | None):
-    """Each filesystem tfbuild's places are on, once, with its free space (doctor's facts)."""
-    from tfbuild.discovery.facts import FsPlace, FsSpace
-
-    found: dict[int, tuple[Filesystem, list]] = {}
-    redist = cuda_redist_gib(settings, source)
-    for place in places(settings, source or Path.cwd()):
-        if place.name == "logs" and source is None:
-            continue
-        fs = filesystem(place.path)
-        used = 0.0
-        if place.name == "disk cache" and settings.build.disk_cache_max_gib:
-            try:
-                used = sum(e.size for e in diskcache.scan(place.path, refs=False)) / diskcache.GIB
-            except (diskcache.NotADiskCache, OSError):
-                used = 0.0  # build and `cache --gc` refuse it, naming what is foreign
-        found.setdefault(fs.device, (fs, []))[1].append(
-            FsPlace(place.name, str(place.path), place.key, round(used, 2),
-                    redist if place.name == "repository cache" else None))
-    return tuple(FsSpace(fs.mount, round(fs.free / diskcache.GIB, 1),
-                         round(fs.total / diskcache.GIB, 1), tuple(items))
-                 for fs, items in found.values())
-
-
-def redist_bytes(document: str, kind: str, components: Iterable[str], cuda_major: str) -> int:
-    """Bytes of the linux-x86_64 archives an NVIDIA redistrib JSON lists for the components TF
-    uses (its `size` fields; cuDNN has one archive per CUDA major)."""
-    import json
-
-    data = json.loads(document)
-    wanted = {"cudnn"} if kind == "cudnn" else set(components) - {"cudnn"}
-    total = 0
-    for component in wanted:
-        entry = data.get(component, {}).get("linux-x86_64") or {}
-        if "relative_path" not in entry:
-            entry = entry.get(f"cuda{cuda_major}", {})
-        try:
-            total += int(entry.get("size", 0))
-        except (TypeError, ValueError):
-            continue
-    return total
-
-
-def cuda_redist_gib(settings: Settings, source: Path | None) -> float | None:
-    """What the hermetic CUDA/cuDNN downloads weigh, from NVIDIA's redistrib JSON files when
-    they are already in the repository cache or prefetch's distdir; None when unknown."""
-    from tfbuild import versions
-    from tfbuild.downloads import archives
-    from tfbuild.downloads import store as store_mod
-
-    cuda = settings.cuda
-    if not cuda.enabled or source is None or not source.is_dir():
-        return None
-    index = archives.redist_index(source, cuda_version=cuda.version,
-                                  cudnn_version=cuda.cudnn_version,
-                                  local_cuda=bool(cuda.local_cuda_path),
-                                  local_cudnn=bool(cuda.local_cudnn_path),
-                                  local_nccl=bool(cuda.local_nccl_path))
-    if index is None or not index.json_archives:
-        return None
-    store = store_mod.load(paths.state_dir(source)) or store_mod.Store(
-        None, repository_cache(paths.output_user_root(settings)))
-    major = str((versions.version(cuda.version) or versions.version("12")).major)
-    total = 0
-    for archive, _, kind in index.json_archives:
-        if not store.has(archive):
-            return None
-        try:
-            total += redist_bytes(store.path_for(archive).read_text(), kind, index.components,
-                                  major)
-        except ValueError:
-            return None
-    return round(total / diskcache.GIB, 2)

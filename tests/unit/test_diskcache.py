@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tfbuild import diskcache, space
+from tfbuild.discovery import disk
 from tfbuild.diskcache import DAY_NS, Entry, plan_prune, protect_after
 
 pytestmark = pytest.mark.unit
@@ -203,8 +204,8 @@ CUDNN_JSON = """{"cudnn": {"linux-x86_64": {
 
 
 def test_redistribution_sizes_come_from_nvidias_json():
-    assert space.redist_bytes(CUDA_JSON, "cuda", ["cuda_cudart", "cuda_nvcc", "cudnn"], "12") == 3000
-    assert space.redist_bytes(CUDNN_JSON, "cudnn", ["cuda_cudart"], "12") == 700
+    assert disk.redist_bytes(CUDA_JSON, "cuda", ["cuda_cudart", "cuda_nvcc", "cudnn"], "12") == 3000
+    assert disk.redist_bytes(CUDNN_JSON, "cudnn", ["cuda_cudart"], "12") == 700
 
 
 def test_doctor_counts_the_measured_redistributions():

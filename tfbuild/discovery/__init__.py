@@ -7,8 +7,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from tfbuild import space
-from tfbuild.discovery import bazelisk_cache, cuda, probecache, system, tlsnative, toolchain
+from tfbuild.discovery import (bazelisk_cache, cuda, disk, probecache, system, tlsnative,
+                               toolchain)
 from tfbuild.discovery.facts import Facts
 from tfbuild.paths import action_path_dirs, cuda_shim_dir, expand
 from tfbuild.runner import Runner
@@ -72,7 +72,7 @@ def _discover(settings: Settings, *, source_dir: Path | None, runner: Runner | N
             and os.path.isdir(settings.cuda.local_nccl_path),
         )
     facts["gpus"] = system.find_gpus(runner, env)
-    facts["filesystems"] = space.filesystems_fact(settings, source_dir)
+    facts["filesystems"] = disk.filesystems_fact(settings, source_dir)
     if network_probes:
         from tfbuild.discovery import network  # requests: loaded only when probing the network
 
