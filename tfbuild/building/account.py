@@ -38,7 +38,6 @@ from tfbuild import secrets
 
 INTERNAL = "internal"
 TOTAL = "total"
-REMOTE_HIT = "remote cache hit"
 DISK_HIT = "disk cache hit"
 REMOTE_EXEC = "remote"
 TOP = 10

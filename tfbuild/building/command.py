@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,5 +219,3 @@ def fetch_rules_python(cmd: BazelCommand) -> BazelCommand:
                                targets=(RULES_PYTHON_INSTALLER,))
 
 
-def uses_secret(values: Sequence[str]) -> bool:
-    return any(v.startswith("--remote_header") for v in values)

@@ -13,12 +13,12 @@ import requests
 
 from tfbuild.discovery import remote
 from tfbuild.downloads.fetch import describe
+from tfbuild.downloads.urls import DEFAULT_MIRROR
 from tfbuild.errors import ConfigError
 from tfbuild.settings.model import Settings
 
 TIMEOUT = 5.0
 SLOW = 2.0
-DEFAULT_MIRROR = "https://storage.googleapis.com/mirror.tensorflow.org"
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,9 @@ import requests
 from tfbuild import console, paths, pins
 from tfbuild.discovery import bazelisk_cache, toolchain
 from tfbuild.downloads.fetch import FetchError, fetch
-from tfbuild.downloads.urls import candidates
+from tfbuild.downloads.urls import DEFAULT_MIRROR, candidates
 from tfbuild.errors import ConfigError, ToolMissingError
 from tfbuild.files import atomic_write
-from tfbuild.patching import DEFAULT_MIRROR
 from tfbuild.runner import Runner
 from tfbuild.settings import resolve
 from tfbuild.settings.validate import credentials_problem, short_repr

@@ -29,10 +29,9 @@ from tfbuild.downloads import resolved
 from tfbuild.downloads import store as store_mod
 from tfbuild.downloads.archives import Archive
 from tfbuild.downloads.fetch import FetchError, fetch
-from tfbuild.downloads.urls import candidates
+from tfbuild.downloads.urls import DEFAULT_MIRROR, candidates
 from tfbuild.errors import TfbuildError
 from tfbuild.files import sha256_file
-from tfbuild.patching import DEFAULT_MIRROR
 from tfbuild.settings import ResolvedProfile, resolve
 from tfbuild.runner import Runner, tail
 from tfbuild.settings.model import Settings

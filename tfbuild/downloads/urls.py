@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-GOOGLE_MIRROR = "https://storage.googleapis.com/mirror.tensorflow.org"
+# TF's own mirror: what repo.bzl puts first, and what an empty mirrors.tf_mirror means
+DEFAULT_MIRROR = "https://storage.googleapis.com/mirror.tensorflow.org"
 
 
 def mirror_order(url: str, mirror: str, direct_hosts: Sequence[str]) -> list[str]:

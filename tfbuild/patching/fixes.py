@@ -15,11 +15,11 @@ from pathlib import Path
 from tfbuild import paths, versions
 from tfbuild.errors import PatchError
 from tfbuild.files import atomic_write, sha256_bytes
+from tfbuild.downloads.urls import DEFAULT_MIRROR
 from tfbuild.patching import engine, literals, records, shim
 from tfbuild.patching.spec import PatchSpec, load
 from tfbuild.settings.model import Settings
 
-DEFAULT_MIRROR = "https://storage.googleapis.com/mirror.tensorflow.org"
 SHIM_ID = "cuda-shim"
 
 APPLIED, NOT_APPLIED, NOT_APPLICABLE = "applied", "not-applied", "not-applicable"

@@ -79,7 +79,8 @@ class CudaSettings:
 class MirrorSettings:
     tf_mirror: str = field(metadata=doc(
         "Mirror put first for https downloads (`tf_mirror_urls`), e.g. "
-        "`https://storage.googleapis.com/mirror.tensorflow.org`. Empty: original URLs only."))
+        "`https://storage.googleapis.com/mirror.tensorflow.org` (the default). Empty: that same "
+        "default mirror, as upstream's repo.bzl."))
     direct_hosts: list[str] = field(metadata=doc(
         "Hosts fetched directly, never through the mirror (NVIDIA's download host by default)."))
     pip_index: str = field(metadata=doc(
