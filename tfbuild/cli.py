@@ -291,7 +291,7 @@ def patch(c, profile=None, source=None, set=None, check=False, revert=False):
     if check and revert:
         _refuse("--check and --revert together: one reports, the other restores",
                 "run `invoke patch --check` to see the state, then `invoke patch --revert`")
-    _call("tfbuild.patching:patch", _profile_flag(profile), source=source, overrides=set or [],
+    _call("tfbuild.patching.task:patch", _profile_flag(profile), source=source, overrides=set or [],
           check_only=check, undo=revert)
 
 

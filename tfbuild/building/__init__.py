@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfbuild import cachekeys, console, paths, patching, sizing, space
+from tfbuild import cachekeys, console, paths, sizing, space
 from tfbuild.building import account as account_mod
 from tfbuild.building import artifacts as artifacts_mod
 from tfbuild.building import manifest as manifest_mod
@@ -35,7 +35,7 @@ from tfbuild.configure import refuse_if_blocked, run_configure
 from tfbuild.downloads import resolved
 from tfbuild.errors import BuildFailed, Interrupted, PreconditionError
 from tfbuild.files import sha256_file
-from tfbuild.patching import records
+from tfbuild.patching import fixes, records
 from tfbuild.runner import Runner, quote
 from tfbuild.settings import ResolvedProfile, resolve
 
@@ -59,9 +59,9 @@ def _patch_summary(settings, source: Path, output_base: Path) -> list[dict]:
     state = paths.state_dir(source)
     recs = records.load(state)
     out = []
-    for status in patching.check(settings, source, output_base):
+    for status in fixes.check(settings, source, output_base):
         t = status.target
-        if status.status != patching.APPLIED:
+        if status.status != fixes.APPLIED:
             continue
         rec = recs.get(str(t.path))
         out.append({"fix": t.fix, "file": t.relative, "root": t.root_name,
@@ -90,8 +90,8 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
     console.info(f"2. configure: {cfg.rc_path} " + ("would be written" if cfg.changed else
                                                     "is up to date"))
     output_base = paths.output_base(settings, src)
-    todo = [s for s in patching.check(settings, src, output_base)
-            if s.status in patching.NEEDS_APPLY]
+    todo = [s for s in fixes.check(settings, src, output_base)
+            if s.status in fixes.NEEDS_APPLY]
     console.info("3. patch: " + (", ".join(f"{s.target.fix} ({s.target.relative}: {s.status})"
                                            for s in todo) or "nothing to apply"))
     if request.offline:
@@ -148,9 +148,9 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         t = time.monotonic()
         output_base = paths.output_base(settings, src)
         console.step("patch")
-        for status in patching.apply(settings, src, output_base,
-                                     only={"download-mirror", "cuda-lib64", patching.SHIM_ID}):
-            if status.status == patching.APPLIED:
+        for status in fixes.apply(settings, src, output_base,
+                                  only={"download-mirror", "cuda-lib64", fixes.SHIM_ID}):
+            if status.status == fixes.APPLIED:
                 console.note(f"    {status.target.fix}: {status.target.relative} applied")
         durations["patch_s"] = time.monotonic() - t
 

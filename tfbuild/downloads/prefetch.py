@@ -158,7 +158,7 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
     """`bazel build --nobuild` of the build's targets with the build's startup options, rc files,
     configs and repo_env (configure and the download-mirror patch first, as `invoke build`
     does), plus the store's --distdir."""
-    from tfbuild import patching
+    from tfbuild.patching import fixes
     from tfbuild.building import pipmirror
     from tfbuild.building.command import BuildRequest
     from tfbuild.building.lock import build_lock
@@ -182,8 +182,8 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
         env = build_plan.client_env
         state, output_base = build_plan.state, build_plan.output_base
         with build_lock(state, src):
-            patching.apply(settings, src, output_base,
-                           only={"download-mirror", "cuda-lib64", patching.SHIM_ID})
+            fixes.apply(settings, src, output_base,
+                        only={"download-mirror", "cuda-lib64", fixes.SHIM_ID})
             pipmirror.prepare(settings, build_plan, env, runner)  # pip's index fixed first
             console.step(f"prefetch: Bazel fetches what {len(targets)} target(s) need "
                          "(build --nobuild)")

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 
 from tfbuild import capabilities, secrets
 from tfbuild.errors import ConfigError
+from tfbuild.patching import literals
 from tfbuild.settings.model import Settings
 
 # A rule gets the value and the whole Settings (for the few rules that depend on another key)
@@ -150,8 +151,6 @@ def _capabilities(value: object, s: Settings) -> str | tuple[str, str]:
 
 def _url(key: str, *, optional: bool) -> Rule:
     def rule(value: object, s: Settings) -> str | tuple[str, str]:
-        from tfbuild.patching import literals  # patching imports settings: import late
-
         if optional and not value:
             return ""
         try:
@@ -163,8 +162,6 @@ def _url(key: str, *, optional: bool) -> Rule:
 
 
 def _hosts(value: object, _s: Settings) -> str | tuple[str, str]:
-    from tfbuild.patching import literals
-
     for host in value:  # type: ignore[union-attr]
         try:
             literals.validate_host("mirrors.direct_hosts", host)
@@ -174,8 +171,6 @@ def _hosts(value: object, _s: Settings) -> str | tuple[str, str]:
 
 
 def _host_mirrors(value: object, s: Settings) -> str | tuple[str, str]:
-    from tfbuild.patching import literals
-
     for host, url in dict(value).items():  # type: ignore[call-overload]
         try:
             literals.validate_host("mirrors.host_mirrors", host)
