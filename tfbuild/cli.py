@@ -245,7 +245,7 @@ if not hasattr(Program.parse_tasks, "__wrapped__"):
 )
 def doctor(c, profile=None, source=None, set=None, json=False, verbose=False, offline=False):
     """Check this machine against a profile: found, missing, and how to fix it."""
-    _call("tfbuild.doctor:doctor", _profile_flag(profile), source=source, overrides=set or [],
+    _call("tfbuild.doctor.task:doctor", _profile_flag(profile), source=source, overrides=set or [],
           json_output=json, verbose=verbose,
           offline=offline)
 

@@ -130,7 +130,7 @@ def test_configure_refuses_on_a_blocking_doctor_check_and_writes_nothing(tmp_pat
 
 def test_doctor_exits_1_when_a_check_fails(monkeypatch, capsys):
     """Breakage: doctor exits 0 whatever its rows say."""
-    from tfbuild import doctor as doctor_mod
+    from tfbuild.doctor import task as doctor_mod
 
     rows = [Check("gcc", "ok", "gcc 12", "gcc 12"), Check("clang", FAIL, "none", "clang 17", "x")]
     monkeypatch.setattr(doctor_mod, "diagnose", lambda *a, **k: (None, rows))

@@ -18,7 +18,7 @@ from tfbuild import console, environment, pathcheck, paths
 from tfbuild.configure import rcfile
 from tfbuild.configure.plan import plan as make_plan
 from tfbuild.discovery.facts import Facts
-from tfbuild.doctor import diagnose
+from tfbuild.doctor.task import diagnose
 from tfbuild.doctor.rows import Check
 from tfbuild.errors import ConfigError, PreconditionError
 from tfbuild.patching import shim
