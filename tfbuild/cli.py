@@ -272,7 +272,7 @@ ns = Collection(doctor, profiles)
 )
 def configure(c, profile=None, source=None, set=None, dry_run=False, force=False):
     """Write <source>/.tf_configure.bazelrc from a validated profile; record the build env."""
-    _call("tfbuild.configure:configure", _profile_flag(profile), source=source,
+    _call("tfbuild.configure.task:configure", _profile_flag(profile), source=source,
           overrides=set or [], dry_run=dry_run, force=force)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.facts import facts_for_settings
-from tfbuild import configure as configure_mod
+from tfbuild.configure import task as configure_mod
 from tfbuild import paths, space
 from tfbuild.doctor.checks import FAIL, Check
 from tfbuild.errors import OutOfSpace, PreconditionError

@@ -31,7 +31,7 @@ from tfbuild.building.fetchwatch import FetchState, FetchWatch
 from tfbuild.building.lock import build_lock
 from tfbuild.building.progress import BuildSummary, LogPipeline, PlainProgress
 from tfbuild.building.source import clone
-from tfbuild.configure import refuse_if_blocked, run_configure
+from tfbuild.configure.task import refuse_if_blocked, run_configure
 from tfbuild.downloads import resolved
 from tfbuild.errors import BuildFailed, Interrupted, PreconditionError
 from tfbuild.files import sha256_file

@@ -25,7 +25,7 @@ from tfbuild.errors import BuildFailed
 from tfbuild.settings import ResolvedProfile
 
 if TYPE_CHECKING:  # the configure task's result; the plan only reads it
-    from tfbuild.configure import ConfigureResult
+    from tfbuild.configure.task import ConfigureResult
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tfbuild import console, paths
+from tfbuild.configure import rcfile
 from tfbuild.discovery import discover
 from tfbuild.discovery.facts import Facts
 from tfbuild.doctor.checks import FAIL, Check, run_checks
@@ -35,8 +36,6 @@ def diagnose(profile: ResolvedProfile, *, source: str | Path | None = None,
 def rc_path_checks(source: Path) -> list[Check]:
     """The LOCAL_*_PATH values `.tf_configure.bazelrc` hands Bazel must exist (not blocking:
     configure rewrites the file). Only `invoke doctor` reports them; configure is their fix."""
-    from tfbuild.configure import rcfile
-
     if not (source / rcfile.RC_NAME).is_file():
         return []
     missing = rcfile.missing_local_paths(source)

@@ -163,7 +163,7 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
     from tfbuild.building.command import BuildRequest
     from tfbuild.building.lock import build_lock
     from tfbuild.building.plan import make_plan
-    from tfbuild.configure import blocking_failures, run_configure
+    from tfbuild.configure.task import blocking_failures, run_configure
 
     settings = profile.settings
     targets = tuple(settings.build.targets)

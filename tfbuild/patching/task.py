@@ -8,8 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tfbuild import console, paths
+from tfbuild.configure import rcfile
+from tfbuild.errors import PreconditionError
+from tfbuild.pathcheck import readable_dir
 from tfbuild.patching.fixes import (APPLIED, NEEDS_APPLY, NEEDS_HUMAN, FileStatus, Target, apply,
                                     check, check_exit_code, revert)
+from tfbuild.settings import resolve
 
 STYLE = {APPLIED: "green", "drifted": "bold red", "edited": "bold red"}
 
@@ -25,8 +29,6 @@ MISSING = "missing"
 
 def rc_path_statuses(source: Path) -> list[FileStatus]:
     """A row for each LOCAL_*_PATH of `.tf_configure.bazelrc` that does not exist."""
-    from tfbuild.configure import rcfile  # configure imports patching: import late
-
     return [FileStatus(Target("configure", Path(value), "source", f"{rcfile.RC_NAME}: {name}",
                               True, True), MISSING, f"{value} does not exist: run `invoke configure`")
             for name, value in rcfile.missing_local_paths(source)]
@@ -34,17 +36,12 @@ def rc_path_statuses(source: Path) -> list[FileStatus]:
 
 def patch(profile_ref: str | None = None, *, source: str | None = None,
           overrides: Sequence[str] = (), check_only: bool = False, undo: bool = False) -> int:
-    from tfbuild.configure import rcfile  # configure and settings import patching: import late
-    from tfbuild.settings import resolve
-
     profile = resolve(profile_ref, overrides=overrides)
     settings = profile.settings
     src = paths.source_dir(settings, source)
     if src.exists():
-        from tfbuild.pathcheck import readable_dir
         readable_dir(src, "--source (or tensorflow.source_dir)")
     if not src.is_dir():
-        from tfbuild.errors import PreconditionError
         raise PreconditionError(f"--source (or tensorflow.source_dir): {src} does not exist",
                                 hint="pass --source DIR or set tensorflow.source_dir")
     output_base = paths.output_base(settings, src)
