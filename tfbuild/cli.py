@@ -319,7 +319,7 @@ def build(c, profile=None, source=None, set=None, dry_run=False, jobs=None, baze
 
     Artifacts come with SHA256SUMS and manifest.json; the raw Bazel log is in the state dir.
     """
-    _call("tfbuild.building:build", _profile_flag(profile), source=source, overrides=set or [],
+    _call("tfbuild.building.task:build", _profile_flag(profile), source=source, overrides=set or [],
           dry=dry_run, jobs=_int_flag("--jobs", jobs, 0) or None,
           bazel_opts=_option_flags("--bazel-opt", bazel_opt),
           remote_cache=_remote_flag("--remote-cache", remote_cache), keep_going=keep_going,
@@ -362,7 +362,7 @@ ns.add_task(manifest)
 def smoke_test(c, profile=None, source=None, set=None, wheel=None, libtensorflow=None, cc=None,
                input_op=None, output_op=None, keep=False, json=False):
     """Train a Keras model, run it through the C API, compare with Python."""
-    _call("tfbuild.smoke:smoke_test", _profile_flag(profile), source=source,
+    _call("tfbuild.smoke.task:smoke_test", _profile_flag(profile), source=source,
           overrides=set or [], wheel=wheel,
           libtensorflow=libtensorflow, cc=cc, input_op=input_op, output_op=output_op, keep=keep,
           json_output=json)
@@ -433,7 +433,7 @@ ns.add_task(bazel_install, name="bazel-install")
       iterable=["set"])
 def docker_build(c, profile=None, set=None, dry_run=False):
     """Render the profile's pinned build environment (Dockerfile) and docker build it."""
-    _call("tfbuild.container:docker_build", _profile_flag(profile), overrides=set or [],
+    _call("tfbuild.container.task:docker_build", _profile_flag(profile), overrides=set or [],
           dry_run=dry_run)
 
 

@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", (r"tfbuild", r"errors", r"secrets", r"files", r"resources", r"console", r"runner",
               r"pathcheck", r"versions", r"cachekeys", r"sums", r"wheel_audit", r"pins",
               r"capabilities", r"diskcache", r"downloads", r"downloads\.(archives|urls|fetch)",
-              r"patching", r"doctor", r"configure",
+              r"patching", r"doctor", r"configure", r"building", r"container", r"smoke",
               r"patching\.(literals|records|shim|spec|engine)",
               r"building\.(progress|fetchwatch|rcfiles|lock|diagnose|account|account_files|"
               r"artifacts)", r"smoke\.checks", r"smoke\.resources\..*",
@@ -33,7 +33,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("plan", (r"configure\.(plan|rcfile)", r"building\.(command|remote|plan)", r"doctor\.rows",
               r"doctor\.checks", r"doctor\.cache_keys", r"container\.plan", r"patching\.fixes")),
     ("steps", (r"building\.(pipmirror|source|manifest)", r"doctor\.report")),
-    ("tasks", (r"building", r"configure\.task", r"doctor\.task", r"container", r"smoke",
+    ("tasks", (r"building\.task", r"configure\.task", r"doctor\.task", r"container\.task",
+               r"smoke\.task",
                r"patching\.task", r"downloads\.(prefetch|bazelisk)", r"space", r"docgen")),
     ("command line", (r"cli", r"__main__")),
 )

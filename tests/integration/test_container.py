@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers.cli import ROOT, invoke
 from tests.integration.conftest import ASSETS, link_tree
-from tfbuild.container import render_verify_script
+from tfbuild.container.task import render_verify_script
 from tfbuild.container.plan import plan
 from tfbuild.settings import resolve
 

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.helpers.golden import check_golden
-from tfbuild.container import render_dockerfile, render_verify_script
+from tfbuild.container.task import render_dockerfile, render_verify_script
 from tfbuild.container.plan import container_overrides, plan
 from tfbuild.errors import ConfigError
 from tfbuild.settings import available_profiles, resolve

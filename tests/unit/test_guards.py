@@ -178,7 +178,7 @@ def test_the_space_watch_stops_bazel_through_the_build_step(tmp_path, monkeypatc
     """Breakage: the free-space watch is not attached to the Bazel process (on_start)."""
     import signal
 
-    from tfbuild import building
+    from tfbuild.building import task as building
     from tfbuild.building.command import BazelCommand
 
     profile = resolve("cpu", overrides=[f"build.output_user_root={tmp_path / 'root'}",
