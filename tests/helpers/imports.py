@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
               r"patching\.(literals|records|shim|spec|engine)",
               r"building\.(progress|fetchwatch|rcfiles|lock|diagnose|account|account_files|"
               r"artifacts)", r"smoke\.checks", r"smoke\.resources\..*",
-              r"discovery\.(bazelisk_cache|tlsnative)")),
+              r"discovery", r"discovery\.(bazelisk_cache|tlsnative)")),
     ("settings", (r"settings(\..*)?", r"paths", r"sizing", r"discovery\.facts")),
     ("discovery", (r"discovery(\..*)?", r"environment",
                    r"downloads\.(store|resolved|declared|downloader_config|offline)")),
@@ -70,6 +70,8 @@ def _type_checking_nodes(tree: ast.AST) -> set[int]:
 
 
 def edges(modules: Mapping[str, str], package: str = "tfbuild") -> list[Edge]:
+    """Every import, and for an import of `a.b.c` the packages `a.b` and `a` too (Python runs
+    their __init__ first), unless the importer is inside them."""
     def known(name: str) -> str:
         while name and name not in modules:
             name = name.rpartition(".")[0]
@@ -96,7 +98,15 @@ def edges(modules: Mapping[str, str], package: str = "tfbuild") -> list[Edge]:
                         target = known(alias.name)
                         if target and target != importer:
                             out.append(Edge(importer, target, node.lineno))
-    return out
+    with_parents = []
+    for e in out:
+        with_parents.append(e)
+        parent = e.imported.rpartition(".")[0]
+        while parent and parent != package and parent in modules:
+            if not (e.importer == parent or e.importer.startswith(parent + ".")):
+                with_parents.append(Edge(e.importer, parent, e.line))
+            parent = parent.rpartition(".")[0]
+    return with_parents
 
 
 def cycles(found: list[Edge]) -> list[list[str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tfbuild import console, paths
 from tfbuild.configure import rcfile
-from tfbuild.discovery import discover
+from tfbuild.discovery.discover import discover
 from tfbuild.discovery.facts import Facts
 from tfbuild.doctor.checks import FAIL, Check, run_checks
 from tfbuild.doctor.report import as_json, print_table
