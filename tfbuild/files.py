@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tfbuild.errors import PreconditionError
+from tfbuild.errors import OutOfSpace, PreconditionError
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -71,8 +71,6 @@ MOVED_BY = ("the state directory: TFBUILD_STATE_DIR; artifacts: build.dist_dir; 
 def _no_space(exc: OSError, path: Path) -> None:
     """A full filesystem names the file and what moves it (the old file, if any, is intact)."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        from tfbuild.errors import OutOfSpace
-
         raise OutOfSpace(f"cannot write {path}: no space left on the filesystem of "
                          f"{path.parent} (nothing was changed)",
                          hint=f"free space there, or move it ({MOVED_BY})") from None

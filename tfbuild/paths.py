@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfbuild.errors import ConfigError
 from tfbuild.settings.model import Settings
 
 # Fixed directories for Bazel's actions after the toolchain's own (the order of TF's
@@ -68,8 +69,6 @@ def choose_source(settings: Settings, override: str | Path | None = None,
 
 def _refuse_spaces(what: str, path: str | Path) -> None:
     if any(c.isspace() for c in str(path)):
-        from tfbuild.errors import ConfigError
-
         raise ConfigError(f"{what} contains white space: Bazel does not work from paths "
                           "containing spaces",
                           hint="move the tree to a path without spaces (or link one there)")

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from tfbuild import console, diskcache, paths
 from tfbuild.discovery.disk import filesystem, mount_point, output_bases, places, tree_size
-from tfbuild.errors import OutOfSpace
+from tfbuild.errors import ConfigError, OutOfSpace
 from tfbuild.files import nearest_existing
+from tfbuild.settings import resolve
 from tfbuild.settings.model import Settings
 
 MIB = 1024**2
@@ -255,8 +256,6 @@ def cache(profile_ref: str | None = None, *, source: str | None = None,
           dry_run: bool = False) -> int:
     """`invoke cache`: what tfbuild's places hold; --gc prunes the disk cache now (max_gib: the
     --max-gib flag, checked on the command line to be a positive finite number)."""
-    from tfbuild.errors import ConfigError
-    from tfbuild.settings import resolve
 
     profile = resolve(profile_ref, overrides=list(overrides))
     settings = profile.settings

@@ -40,6 +40,41 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+# The imports of tfbuild modules that sit inside functions on purpose, lazy for start-up time
+# (importer -> imported: why). Any other import goes at the top of its module.
+LAZY: dict[tuple[str, str], str] = {
+    ("tfbuild.cli", "tfbuild.settings.validate"):
+        "`invoke --list` and every task's flag parsing load no settings machinery",
+    ("tfbuild.building.task", "tfbuild.building.remote"):
+        "socket and ssl only when a remote cache or executor is configured (a no-op build)",
+    ("tfbuild.building.plan", "tfbuild.building.remote"):
+        "the TLS provider only for grpcs:// (a no-op build)",
+    ("tfbuild.building.task", "tfbuild.container.task"):
+        "the image's templates only for `build --in-docker`",
+    ("tfbuild.discovery.discover", "tfbuild.discovery.network"):
+        "requests only when doctor probes the network",
+}
+
+
+def function_level(modules: Mapping[str, str], package: str = "tfbuild") -> list[Edge]:
+    """The imports of `package` modules made inside a function body."""
+    out = []
+    for importer, text in modules.items():
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for statement in node.body:
+                for inner in ast.walk(statement):
+                    if isinstance(inner, ast.ImportFrom) and inner.module and inner.level == 0 \
+                            and (inner.module == package
+                                 or inner.module.startswith(package + ".")):
+                        for alias in inner.names:
+                            full = f"{inner.module}.{alias.name}"
+                            out.append(Edge(importer, full if full in modules else inner.module,
+                                            inner.lineno))
+    return out
+
+
 @dataclass(frozen=True)
 class Edge:
     importer: str

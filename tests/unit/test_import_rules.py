@@ -38,6 +38,14 @@ def test_imports_up_a_layer_are_few_and_each_is_explained():
     assert len(found) <= 3
 
 
+def test_imports_inside_functions_are_only_the_listed_lazy_ones():
+    found = {(e.importer, e.imported) for e in im.function_level(MODULES)}
+    assert found - set(im.LAZY) == set(), "move these to the top, or list them in LAZY with why"
+    assert set(im.LAZY) - found == set(), "LAZY lists imports that are not there any more"
+    for (importer, imported), why in im.LAZY.items():
+        assert f"`{importer} -> {imported}`" in DEVELOPMENT, "name each lazy import in the docs"
+
+
 def test_every_module_is_in_the_code_map():
     missing = [m for m in MODULES if f"`{m}`" not in DEVELOPMENT]
     assert missing == []
@@ -83,6 +91,12 @@ def test_a_planted_upward_import_is_found(text):
     _, edges = planted(**{"tfbuild.paths": text})
     assert [(e.importer, e.imported) for e in im.upward(edges)] == [
         ("tfbuild.paths", "tfbuild.building.task")]
+
+
+def test_a_planted_import_inside_a_function_is_found():
+    modules, _ = planted(**{"tfbuild.paths": "def late():\n    from tfbuild.errors import x\n"})
+    assert [(e.importer, e.imported) for e in im.function_level(modules)] == [
+        ("tfbuild.paths", "tfbuild.errors")]
 
 
 def test_an_import_for_type_checking_only_does_not_count():

@@ -12,8 +12,10 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from tfbuild import __version__, cachekeys
+from tfbuild import __version__, cachekeys, console, secrets, sums
 from tfbuild.errors import ConfigError
+from tfbuild.files import atomic_write
+from tfbuild.pathcheck import broken_link, read_text
 
 MANIFEST = "manifest.json"
 VOLATILE = ("run.",)
@@ -84,8 +86,6 @@ def build_manifest(*, profile, settings, facts, patches: Iterable[dict], rc_sha2
 
 def write(path: Path, manifest: Mapping) -> None:
     """Written atomically, every string through the one masker (secrets.mask_data)."""
-    from tfbuild import secrets
-    from tfbuild.files import atomic_write
 
     atomic_write(path, json.dumps(secrets.mask_data(dict(manifest)), indent=2, sort_keys=False)
                  + "\n")
@@ -96,12 +96,10 @@ def load(ref: str | Path) -> dict:
     if path.is_dir():
         import os
 
-        from tfbuild import sums
 
         if os.path.lexists(path / sums.SUMS):  # the hashes compared must be the files' own
             sums.verify(path, list(sums.read(path)))
         path = path / MANIFEST
-    from tfbuild.pathcheck import broken_link, read_text
 
     broken_link(path, "manifest --diff")
     if not path.exists():
@@ -199,8 +197,6 @@ def diff(a: Mapping, b: Mapping, *, include_run: bool = False) -> list[tuple[str
 
 def diff_command(first: str, second: str, *, include_run: bool = False) -> int:
     """`invoke manifest --diff A B`: 0 when the builds match, 1 when they differ."""
-    from tfbuild import console
-
     a, b = load(first), load(second)
     keys_verdict(cachekeys.compare(a, b), has_inputs="cache_keys" in a and "cache_keys" in b)
     rows = diff(a, b, include_run=include_run)
@@ -219,8 +215,6 @@ def diff_command(first: str, second: str, *, include_run: bool = False) -> int:
 
 def keys_verdict(cmp: cachekeys.KeyComparison, *, has_inputs: bool) -> None:
     """First line of `manifest --diff`: can the two builds share cache entries at all?"""
-    from tfbuild import console
-
     if not has_inputs:
         console.warn("a manifest has no cache_keys section (written by an older tfbuild): "
                      "only the toolchain can be compared for action keys")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tfbuild import console
+from tfbuild import console, paths
 from tfbuild.errors import CommandError, PreconditionError
 from tfbuild.runner import Runner
+from tfbuild.settings import resolve
 from tfbuild.settings.model import Settings
 
 
@@ -32,8 +33,6 @@ def clone(settings: Settings, dest: Path, runner: Runner) -> Path:
 
 
 def clone_command(profile_ref: str | None, *, source: str | None, overrides) -> int:
-    from tfbuild import paths
-    from tfbuild.settings import resolve
 
     profile = resolve(profile_ref, overrides=overrides)
     dest = paths.source_dir(profile.settings, source)

@@ -17,25 +17,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfbuild import cachekeys, console, paths, sizing, space
+from tfbuild import cachekeys, console, paths, sizing, space, wheel_audit
 from tfbuild.building import account as account_mod
 from tfbuild.building import artifacts as artifacts_mod
 from tfbuild.building import manifest as manifest_mod
+from tfbuild.building import pipmirror, rcfiles
 from tfbuild.building.account_files import RunFiles
-from tfbuild.building import rcfiles
-from tfbuild.building import pipmirror
 from tfbuild.building.command import BazelCommand, BuildRequest
-from tfbuild.building.plan import make_plan
 from tfbuild.building.diagnose import crash_lines, diagnose, error_tail
 from tfbuild.building.fetchwatch import FetchState, FetchWatch
 from tfbuild.building.lock import build_lock
+from tfbuild.building.plan import make_plan
 from tfbuild.building.progress import BuildSummary, LogPipeline, PlainProgress
 from tfbuild.building.source import clone
 from tfbuild.configure.task import refuse_if_blocked, run_configure
+from tfbuild.discovery.wheels import audit_wheel
 from tfbuild.downloads import resolved
-from tfbuild.errors import BuildFailed, Interrupted, PreconditionError
+from tfbuild.downloads.offline import missing_for_offline
+from tfbuild.errors import BuildFailed, ConfigError, Interrupted, PreconditionError
 from tfbuild.files import sha256_file
 from tfbuild.patching import fixes, records
+from tfbuild.pathcheck import readable_dir, writable_dir
 from tfbuild.runner import Runner, quote
 from tfbuild.settings import ResolvedProfile, resolve
 
@@ -114,8 +116,6 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
 
 def check_output_paths(settings, src: Path) -> None:
     """Every directory the build writes is a directory it can write, before anything runs."""
-    from tfbuild.pathcheck import writable_dir
-
     b = settings.build
     writable_dir(paths.output_user_root(settings), "build.output_user_root")
     if b.disk_cache:
@@ -240,8 +240,6 @@ def _account(run_files: RunFiles, summary: BuildSummary,
 def _audit_wheel(dist: Path, collected, runner: Runner):
     """auditwheel's verdict on the collected wheel, printed: the manylinux policy it meets and
     the shared libraries it needs from outside. A missing or failing auditwheel is a warning."""
-    from tfbuild import wheel_audit
-    from tfbuild.discovery.wheels import audit_wheel
 
     wheel = next((a for a in collected if a.name.endswith(".whl")), None)
     if wheel is None:
@@ -271,8 +269,6 @@ def _check_remote(settings, request: BuildRequest) -> None:
 
 def _offline(settings, src: Path, request: BuildRequest) -> BuildRequest:
     """Fail fast, naming what is missing, when the build would need the network."""
-    from tfbuild.downloads.offline import missing_for_offline
-
     store, missing, notes = missing_for_offline(settings, src, request.distdir)
     for note in notes:
         console.warn(f"--offline: {note}")
@@ -401,8 +397,6 @@ def build(profile_ref: str | None = None, *, source: str | None = None,
                   *(["--remote-cache", remote_cache] if remote_cache else []),
                   *(["--keep-going"] if keep_going else []), *(["--offline"] if offline else [])]
         if distdir:
-            from tfbuild.errors import ConfigError
-
             raise ConfigError("--distdir is not passed into the container (--in-docker): the "
                               "image sees only the source tree and tfbuild's state",
                               hint="drop --distdir, or build without --in-docker")
@@ -410,8 +404,6 @@ def build(profile_ref: str | None = None, *, source: str | None = None,
                                overrides=overrides)
     carried = None
     if distdir:
-        from tfbuild.pathcheck import readable_dir
-
         carried = Path(os.path.realpath(readable_dir(paths.expand(distdir), "--distdir")))
     request = BuildRequest(jobs=jobs, bazel_opts=tuple(bazel_opts), remote_cache=remote_cache,
                            keep_going=keep_going, offline=offline, distdir=carried)

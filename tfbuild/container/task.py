@@ -15,7 +15,7 @@ import jinja2
 from tfbuild import console, paths, resources
 from tfbuild.container.plan import (CONTAINER_CACHE, CONTAINER_DIST, CONTAINER_SOURCE,
                                     CONTAINER_TFBUILD, ImagePlan, container_overrides, plan)
-from tfbuild.errors import ToolMissingError
+from tfbuild.errors import CommandError, ToolMissingError
 from tfbuild.files import write_if_changed
 from tfbuild.runner import Runner, quote
 from tfbuild.settings import ResolvedProfile, resolve
@@ -95,7 +95,6 @@ def docker_build(profile_ref: str | None = None, *, overrides: Sequence[str] = (
     require_engine(runner)
     code = runner.stream(argv, on_line=lambda line: console.plain(line.rstrip("\n")))
     if code:
-        from tfbuild.errors import CommandError
         raise CommandError(f"docker build failed with exit code {code}", argv=argv, returncode=code)
     console.success(f"image {ctx.plan.image} built; `invoke build --in-docker` uses it")
     return 0

@@ -15,6 +15,8 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from tfbuild.files import atomic_write
+
 FORMAT = 1
 
 
@@ -52,8 +54,6 @@ class ProbeCache:
     def save(self) -> None:
         if not (self.path and self.dirty):
             return
-        from tfbuild.files import atomic_write
-
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(self.path, json.dumps({"format": FORMAT, "entries": self.entries}) + "\n")

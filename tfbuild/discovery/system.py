@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from tfbuild import versions
+from tfbuild import paths, versions
 from tfbuild.cachekeys import Places
 from tfbuild.discovery.facts import Gpu, Gpus, Machine, Source
 from tfbuild.discovery.programs import probe, which
@@ -86,7 +86,6 @@ def key_places(source: Path | None, env: Mapping[str, str]) -> Places:
     import sys
     import tempfile
 
-    from tfbuild import paths
 
     homes = _unique(str(Path(p).expanduser()) for p in ("~", env.get("HOME", ""), "/home", "/root") if p)
     venvs = [sys.prefix] if sys.prefix != sys.base_prefix else []

@@ -7,7 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tfbuild import cachekeys
+from tfbuild.building.command import BuildRequest, plan_command
+from tfbuild.configure import rcfile
+from tfbuild.configure.plan import plan
 from tfbuild.doctor.rows import OK, SKIP, WARN, Check, Context
+from tfbuild.environment import BuildEnvironment
 from tfbuild.errors import Interrupted, TfbuildError
 from tfbuild.paths import SYSTEM_PATH
 
@@ -17,10 +21,6 @@ EXPECTED = "no value in Bazel's action keys under a home, venv, temp, state or c
 
 def planned_inputs(ctx: Context) -> list[cachekeys.KeyInput]:
     """What configure would write and build would pass, as key inputs."""
-    from tfbuild.building.command import BuildRequest, plan_command
-    from tfbuild.configure import rcfile
-    from tfbuild.configure.plan import plan
-    from tfbuild.environment import BuildEnvironment
 
     settings, facts = ctx.settings, ctx.facts
     rc = rcfile.render(plan(settings, facts, BuildEnvironment(()), profile="doctor",

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from tfbuild import capabilities, sizing, versions
 from tfbuild.discovery.facts import CudaToolkit, Facts
+from tfbuild.doctor import cache_keys
 from tfbuild.doctor.rows import FAIL, OK, SKIP, WARN, Check, CheckFn, Context  # noqa: F401
 from tfbuild.settings.model import Settings
 
@@ -590,10 +591,10 @@ COMMON: tuple[CheckFn, ...] = (check_python, check_clang, check_linkers_and_tool
                                check_home_rc)
 CUDA: tuple[CheckFn, ...] = (check_cuda_versions, check_cuda_toolkit, check_ptxas, check_cudnn,
                              check_nccl_path, check_capabilities)
-def check_cache_keys(ctx: Context) -> Iterable[Check]:
-    from tfbuild.doctor.cache_keys import check_cache_keys as rows  # imports configure's plan
 
-    yield from rows(ctx)
+
+def check_cache_keys(ctx: Context) -> Iterable[Check]:
+    yield from cache_keys.check_cache_keys(ctx)
 
 
 TAIL: tuple[CheckFn, ...] = (check_gpus, check_machine, check_filesystems, check_source,

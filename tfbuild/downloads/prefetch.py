@@ -24,16 +24,22 @@ from pathlib import Path
 import requests
 
 from tfbuild import console, paths
-from tfbuild.downloads import declared
-from tfbuild.downloads import resolved
+from tfbuild.building import pipmirror
+from tfbuild.building.command import BuildRequest
+from tfbuild.building.lock import build_lock
+from tfbuild.building.plan import make_plan
+from tfbuild.configure.task import blocking_failures, run_configure
+from tfbuild.downloads import declared, resolved
 from tfbuild.downloads import store as store_mod
 from tfbuild.downloads.archives import Archive
 from tfbuild.downloads.fetch import FetchError, fetch
 from tfbuild.downloads.urls import DEFAULT_MIRROR, candidates
 from tfbuild.errors import TfbuildError
 from tfbuild.files import sha256_file
-from tfbuild.settings import ResolvedProfile, resolve
+from tfbuild.patching import fixes
+from tfbuild.pathcheck import writable_dir
 from tfbuild.runner import Runner, tail
+from tfbuild.settings import ResolvedProfile, resolve
 from tfbuild.settings.model import Settings
 
 FETCHED, PRESENT, FAILED = "fetched", "already there", "failed"
@@ -158,12 +164,6 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
     """`bazel build --nobuild` of the build's targets with the build's startup options, rc files,
     configs and repo_env (configure and the download-mirror patch first, as `invoke build`
     does), plus the store's --distdir."""
-    from tfbuild.patching import fixes
-    from tfbuild.building import pipmirror
-    from tfbuild.building.command import BuildRequest
-    from tfbuild.building.lock import build_lock
-    from tfbuild.building.plan import make_plan
-    from tfbuild.configure.task import blocking_failures, run_configure
 
     settings = profile.settings
     targets = tuple(settings.build.targets)
@@ -211,8 +211,6 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
 
 
 def writable_dir_state(src: Path) -> None:
-    from tfbuild.pathcheck import writable_dir
-
     writable_dir(paths.state_dir(src), paths.STATE_WHAT)
 
 
@@ -222,8 +220,6 @@ def run_prefetch(profile: ResolvedProfile, *, source: str | None = None,
     settings = profile.settings
     src = paths.source_dir(settings, source)
     if distdir:
-        from tfbuild.pathcheck import writable_dir
-
         writable_dir(paths.expand(distdir), "--distdir")
     writable_dir_state(src)
     store = store_mod.Store(paths.expand(distdir) if distdir else None,

@@ -385,8 +385,6 @@ def unsafe_text(text: str) -> str:
 
 def credentials_problem(text: str) -> tuple[str, str] | None:
     """A URL with `user:password@` (or a token) in it: refused, never stored or printed."""
-    from tfbuild import secrets
-
     if secrets.url_credentials(text) is None:
         return None
     return ("carries credentials in a URL (user:password@ or token@): they would be written "
@@ -436,6 +434,4 @@ def validate(settings: Settings, sources: Mapping[str, object]) -> None:
 
 
 def _show(value: object) -> str:
-    from tfbuild import secrets
-
     return secrets.mask(short_repr(value))

@@ -21,9 +21,10 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from tfbuild import console, environment, pathcheck, paths, resources, secrets, sums
+from tfbuild import console, environment, pathcheck, paths, resources, secrets, sums, wheel_audit
 from tfbuild.discovery import system
 from tfbuild.discovery.programs import which
+from tfbuild.discovery.wheels import audit_wheel
 from tfbuild.errors import ConfigError, SmokeTestFailed, TfbuildError, ToolMissingError
 from tfbuild.files import atomic_write
 from tfbuild.runner import Runner, tail
@@ -208,8 +209,6 @@ def _timed(step: Step, fn):
 def _audit_wheel(inputs: SmokeInputs, report: Report, runner: Runner) -> None:
     """auditwheel's verdict (the policy the wheel meets, the libraries it needs from outside);
     informative: a missing or failing auditwheel skips the step with a warning."""
-    from tfbuild import wheel_audit
-    from tfbuild.discovery.wheels import audit_wheel
 
     step = report.step("wheel audit")
     start = time.monotonic()
