@@ -145,8 +145,6 @@ def cuda_shim_dir(source: Path, cuda_root: str | None = None) -> Path:
     return state_dir(source) / f"cuda-shim-{identity.hexdigest()[:12]}"
 
 
-
-
 def tool_bin_dir() -> Path:
     """Where tfbuild installs tools it downloads (bazelisk)."""
     base = os.environ.get("XDG_DATA_HOME")

@@ -51,12 +51,6 @@ class BuildResult:
     command: BazelCommand
 
 
-
-
-
-
-
-
 def _patch_summary(settings, source: Path, output_base: Path) -> list[dict]:
     state = paths.state_dir(source)
     recs = records.load(state)
@@ -265,8 +259,6 @@ def _check_remote(settings, request: BuildRequest) -> None:
         preflight(settings, request, dict(os.environ))
 
 
-
-
 def _offline(settings, src: Path, request: BuildRequest) -> BuildRequest:
     """Fail fast, naming what is missing, when the build would need the network."""
     store, missing, notes = missing_for_offline(settings, src, request.distdir)
@@ -289,8 +281,6 @@ def _log_path(state: Path) -> Path:
     logs = state / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     return logs / f"build-{time.strftime('%Y%m%d-%H%M%S')}.log"
-
-
 
 
 def run_bazel_guarded(settings, src: Path, cmd: BazelCommand, env: dict, log_path: Path,
