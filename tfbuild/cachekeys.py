@@ -16,8 +16,10 @@ import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from tfbuild.paths import RC_NAME
+
 ACTION, REPOSITORY = "action", "repository"
-RC = ".tf_configure.bazelrc"
+RC = RC_NAME  # the origin of a key input read from the rc
 COMMAND_LINE = "command line"
 
 ACTION_OPTIONS = frozenset({

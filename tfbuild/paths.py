@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfbuild.errors import ConfigError
+from tfbuild.pathcheck import writable_dir
 from tfbuild.settings.model import Settings
 
 # Fixed directories for Bazel's actions after the toolchain's own (the order of TF's
@@ -33,6 +34,9 @@ def expand(value: str) -> Path:
     """`~` expanded; relative paths taken from the current directory."""
     return Path(os.path.abspath(Path(value).expanduser()))
 
+
+# The rc configure writes in the source tree (TF's own configure.py writes the same name).
+RC_NAME = ".tf_configure.bazelrc"
 
 # What makes a directory a TensorFlow tree (configure and doctor check the same three).
 TF_TREE_MARKERS = ("WORKSPACE", "configure.py", "tensorflow/core/public/version.h")
@@ -125,6 +129,12 @@ def state_root() -> Path:
 # How the state directory is named in error messages (it comes from TFBUILD_STATE_DIR,
 # XDG_STATE_HOME or HOME).
 STATE_WHAT = "state directory (TFBUILD_STATE_DIR, else $XDG_STATE_HOME/tfbuild or ~/.local/state/tfbuild)"
+
+
+def checked_state_dir(source: Path) -> Path:
+    """The tree's state dir, refused (naming where it comes from) unless it is a directory tfbuild
+    can write or create. Nothing is created here."""
+    return writable_dir(state_dir(source), STATE_WHAT)
 
 
 def cuda_shim_dir(source: Path, cuda_root: str | None = None) -> Path:

@@ -20,14 +20,14 @@ from pathlib import Path
 # pattern matches its dotted name (without "tfbuild."); a new module must be placed here.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", (r"tfbuild", r"errors", r"secrets", r"files", r"resources", r"console", r"runner",
-              r"pathcheck", r"versions", r"cachekeys", r"sums", r"wheel_audit", r"pins",
+              r"pathcheck", r"versions", r"sums", r"wheel_audit", r"pins",
               r"capabilities", r"diskcache", r"downloads", r"downloads\.(archives|urls|fetch)",
               r"patching", r"doctor", r"configure", r"building", r"container", r"smoke",
               r"patching\.(literals|records|shim|spec|engine)",
               r"building\.(progress|fetchwatch|rcfiles|lock|diagnose|account|account_files|"
               r"artifacts)", r"smoke\.checks", r"smoke\.resources\..*",
               r"discovery", r"discovery\.(bazelisk_cache|tlsnative)")),
-    ("settings", (r"settings(\..*)?", r"paths", r"sizing", r"discovery\.facts")),
+    ("settings", (r"settings(\..*)?", r"paths", r"cachekeys", r"sizing", r"discovery\.facts")),
     ("discovery", (r"discovery(\..*)?", r"environment",
                    r"downloads\.(store|resolved|declared|downloader_config|offline)")),
     ("plan", (r"configure\.(plan|rcfile)", r"building\.(command|remote|plan)", r"doctor\.rows",

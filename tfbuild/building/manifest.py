@@ -16,6 +16,7 @@ from tfbuild import __version__, cachekeys, console, secrets, sums
 from tfbuild.errors import ConfigError
 from tfbuild.files import atomic_write
 from tfbuild.pathcheck import broken_link, read_text
+from tfbuild.paths import RC_NAME
 
 MANIFEST = "manifest.json"
 VOLATILE = ("run.",)
@@ -70,7 +71,7 @@ def build_manifest(*, profile, settings, facts, patches: Iterable[dict], rc_sha2
                        "source": source.path if source else None},
         "toolchain": toolchain_section(facts),
         "patches": list(patches),
-        "configure": {"file": ".tf_configure.bazelrc", "sha256": rc_sha256},
+        "configure": {"file": RC_NAME, "sha256": rc_sha256},
         "cache_keys": {"inputs": [i.as_dict() for i in key_inputs]},
         "bazel": {"argv": argv, "cwd": cwd,
                   "environment": {k: v for k, v in environment.items() if v is not None},

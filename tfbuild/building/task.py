@@ -64,7 +64,7 @@ def _patch_summary(settings, source: Path, output_base: Path) -> list[dict]:
                     "original_sha256": rec.original_sha256 if rec else None,
                     "patched_sha256": rec.patched_sha256 if rec else None})
     if settings.mirrors.pip_method == "repo_env" and settings.mirrors.pip_index:
-        out.append({"fix": "pip-mirror", "file": ".tf_configure.bazelrc", "root": "source",
+        out.append({"fix": "pip-mirror", "file": paths.RC_NAME, "root": "source",
                     "method": "repo_env"})
     return out
 
@@ -115,7 +115,7 @@ def check_output_paths(settings, src: Path) -> None:
     if b.disk_cache:
         writable_dir(paths.expand(b.disk_cache), "build.disk_cache")
     writable_dir(paths.expand(b.dist_dir), "build.dist_dir")
-    writable_dir(paths.state_dir(src), paths.STATE_WHAT)
+    paths.checked_state_dir(src)
 
 
 def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,

@@ -48,14 +48,13 @@ def require_tf_tree(source: Path) -> None:
         raise PreconditionError(f"--source (or tensorflow.source_dir): {source} does not exist",
                                 hint="pass --source DIR, set tensorflow.source_dir, or run "
                                 "`invoke source` to clone TensorFlow")
-    missing = [name for name in ("WORKSPACE", "configure.py", "tensorflow/core/public/version.h")
-               if not (source / name).exists()]
+    missing = [name for name in paths.TF_TREE_MARKERS if not (source / name).exists()]
     if missing:
         raise PreconditionError(f"{source} is not a TensorFlow source tree (no {', '.join(missing)})",
                                 hint="pass --source DIR of a TensorFlow checkout")
 
 
-def require_writable(src: Path, rc_path: Path, state: Path) -> None:
+def require_writable(src: Path, rc_path: Path) -> None:
     """Everything configure writes can be written, checked before anything is."""
     if rc_path.is_dir() and not rc_path.is_symlink():
         raise ConfigError(f"{rc_path} is a directory: configure cannot replace it with the rc file",
@@ -68,7 +67,7 @@ def require_writable(src: Path, rc_path: Path, state: Path) -> None:
                           hint=f"restore {bazelrc} from the TensorFlow checkout "
                           "(git checkout -- .bazelrc)")
     pathcheck.writable_dir(src, "--source (or tensorflow.source_dir)")
-    pathcheck.writable_dir(state, paths.STATE_WHAT)
+    paths.checked_state_dir(src)
 
 
 def blocking_failures(rows: Sequence[Check], ignore: set[str]) -> list[Check]:
@@ -110,8 +109,8 @@ def run_configure(profile: ResolvedProfile, *, source: str | Path | None = None,
     if dry_run:
         current = rc_path.read_text(errors="replace") if rc_path.exists() else ""
         return ConfigureResult(rc_path, content, current != content, None, env, facts, tuple(rows))
+    require_writable(src, rc_path)
     state = paths.state_dir(src)
-    require_writable(src, rc_path, state)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     names_shim = _names(plan, shim_dir)
     if names_shim:  # first the directory, then the file that names it

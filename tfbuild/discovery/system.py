@@ -65,7 +65,7 @@ def source_tree(runner: Runner, path: Path) -> Source:
     if not os.path.isdir(path):
         return Source(path=str(path))
     header = path / TF_VERSION_HEADER
-    is_tf = os.path.isfile(header) and os.path.exists(path / "WORKSPACE") and os.path.exists(path / "configure.py")
+    is_tf = paths.is_tf_tree(path)
     tf_version = versions.tf_version_header(header.read_text(errors="replace")) if os.path.isfile(header) else None
     bazelversion = None
     if os.path.isfile(path / ".bazelversion"):

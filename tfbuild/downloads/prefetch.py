@@ -210,10 +210,6 @@ def fetch_targets(profile: ResolvedProfile, src: Path, store: store_mod.Store,
     return TargetsFetch(True, targets, "", seconds)
 
 
-def writable_dir_state(src: Path) -> None:
-    writable_dir(paths.state_dir(src), paths.STATE_WHAT)
-
-
 def run_prefetch(profile: ResolvedProfile, *, source: str | None = None,
                  distdir: str | None = None, jobs: int = 4, bazel: bool = True,
                  runner: Runner | None = None) -> tuple[list[Outcome], TargetsFetch]:
@@ -221,7 +217,7 @@ def run_prefetch(profile: ResolvedProfile, *, source: str | None = None,
     src = paths.source_dir(settings, source)
     if distdir:
         writable_dir(paths.expand(distdir), "--distdir")
-    writable_dir_state(src)
+    paths.checked_state_dir(src)
     store = store_mod.Store(paths.expand(distdir) if distdir else None,
                             store_mod.repository_cache(paths.output_user_root(settings)))
     items, skipped = declared.in_tree(settings, src, store.distdir)
