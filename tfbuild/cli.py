@@ -22,7 +22,7 @@ from collections.abc import Callable
 from invoke import Collection, Exit, ParseError, Program, task
 
 from tfbuild import __version__, console
-from tfbuild.errors import ConfigError, TfbuildError
+from tfbuild.errors import ConfigError, Interrupted, OutOfSpace, PreconditionError, TfbuildError
 
 PROFILE_HELP = "profile name (profiles/NAME.toml) or path to a .toml file; default $TFBUILD_PROFILE or cpu"
 SET_HELP = "override one setting, section.key=value (repeatable), e.g. --set build.jobs=8"
@@ -31,7 +31,7 @@ SOURCE_HELP = ("TensorFlow source tree (default: the current directory when it i
 
 
 # -- exits -----------------------------------------------------------------------------------------
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = Interrupted.exit_code
 EXIT_BAD_FLAG = 2
 _interrupted = {"yes": False}
 
@@ -113,22 +113,22 @@ def _call(target: str, *args, **kwargs) -> None:
             raise
         if isinstance(exc, UnicodeDecodeError):
             console.error(f"a file is not UTF-8 text: {exc}")
-            raise Exit(code=2) from None
+            raise Exit(code=ConfigError.exit_code) from None
         where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f)
         if exc.errno == errno.ENOSPC:
             console.error(f"no space left on the device{' of ' + where if where else ''}\n"
                           "  fix: free space there, or move what tfbuild writes: the state "
                           "directory with TFBUILD_STATE_DIR, Bazel's output with "
                           "build.output_user_root, artifacts with build.dist_dir")
-            raise Exit(code=8) from None
+            raise Exit(code=OutOfSpace.exit_code) from None
         console.error(f"{where or 'a file'}: {exc.strerror or exc}")
-        raise Exit(code=3) from None
+        raise Exit(code=PreconditionError.exit_code) from None
     except RecursionError:
         if _debug():
             raise
         console.error("an input is nested too deeply to read (a profile's `extends` chain or a "
                       "JSON document)\n  fix: check the files given to this command")
-        raise Exit(code=2) from None
+        raise Exit(code=ConfigError.exit_code) from None
     if code:
         raise Exit(code=code)
 

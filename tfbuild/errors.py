@@ -9,6 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
+# Exit codes that are not an error's: success, and "a check failed / something differs / is to
+# do" (doctor, patch --check, manifest --diff, prefetch). Each error's own code is its class's
+# `exit_code` below.
+EXIT_OK = 0
+EXIT_NOT_ALL_OK = 1
+
+
 class TfbuildError(Exception):
     """Base class: a failure the user can act on."""
 

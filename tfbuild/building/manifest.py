@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from tfbuild import __version__, cachekeys, console, secrets, sums
-from tfbuild.errors import ConfigError
+from tfbuild.errors import EXIT_NOT_ALL_OK, EXIT_OK, ConfigError
 from tfbuild.files import atomic_write
 from tfbuild.pathcheck import broken_link, read_text
 from tfbuild.paths import RC_NAME
@@ -203,7 +203,7 @@ def diff_command(first: str, second: str, *, include_run: bool = False) -> int:
     rows = diff(a, b, include_run=include_run)
     if not rows:
         console.success("the builds match (toolchain, patches, options, environment, artifacts)")
-        return 0
+        return EXIT_OK
     groups = sorted({g for g, *_ in rows})
     console.table(f"{len(rows)} differences in: {', '.join(groups)}", ["what", "key", "A", "B"],
                   [[g, k, json.dumps(va), json.dumps(vb)] for g, k, va, vb in rows])
@@ -211,7 +211,7 @@ def diff_command(first: str, second: str, *, include_run: bool = False) -> int:
         console.warn("artifact hashes differ")
     else:
         console.info("artifact hashes are the same")
-    return 1
+    return EXIT_NOT_ALL_OK
 
 
 def keys_verdict(cmp: cachekeys.KeyComparison, *, has_inputs: bool) -> None:

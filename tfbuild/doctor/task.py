@@ -12,6 +12,7 @@ from tfbuild.discovery.discover import discover
 from tfbuild.discovery.facts import Facts
 from tfbuild.doctor.checks import FAIL, Check, run_checks
 from tfbuild.doctor.report import as_json, print_table
+from tfbuild.errors import EXIT_NOT_ALL_OK, EXIT_OK
 from tfbuild.runner import Runner
 from tfbuild.settings import ResolvedProfile, resolve
 
@@ -59,4 +60,4 @@ def doctor(profile_ref: str | None = None, *, source: str | None = None,
         console.plain(as_json(profile, rows))
     else:
         print_table(profile, rows)
-    return 1 if any(r.status == FAIL for r in rows) else 0
+    return EXIT_NOT_ALL_OK if any(r.status == FAIL for r in rows) else EXIT_OK

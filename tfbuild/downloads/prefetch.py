@@ -34,7 +34,7 @@ from tfbuild.downloads import store as store_mod
 from tfbuild.downloads.archives import Archive
 from tfbuild.downloads.fetch import FetchError, fetch
 from tfbuild.downloads.urls import DEFAULT_MIRROR, candidates
-from tfbuild.errors import TfbuildError
+from tfbuild.errors import EXIT_NOT_ALL_OK, EXIT_OK, TfbuildError
 from tfbuild.files import sha256_file
 from tfbuild.patching import fixes
 from tfbuild.pathcheck import writable_dir
@@ -309,4 +309,5 @@ def prefetch(profile_ref: str | None = None, *, source: str | None = None,
     profile = resolve(profile_ref, overrides=overrides)
     outcomes, targets = run_prefetch(profile, source=source, distdir=distdir, jobs=jobs,
                                      bazel=bazel)
-    return 1 if targets.ok is False or any(o.status == FAILED for o in outcomes) else 0
+    failed = targets.ok is False or any(o.status == FAILED for o in outcomes)
+    return EXIT_NOT_ALL_OK if failed else EXIT_OK

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tfbuild import paths, versions
-from tfbuild.errors import PatchError
-from tfbuild.files import atomic_write, sha256_bytes
 from tfbuild.downloads.urls import DEFAULT_MIRROR
+from tfbuild.errors import EXIT_NOT_ALL_OK, EXIT_OK, PatchError
+from tfbuild.files import atomic_write, sha256_bytes
 from tfbuild.patching import engine, literals, records, shim
 from tfbuild.patching.spec import PatchSpec, load
 from tfbuild.settings.model import Settings
@@ -175,10 +175,10 @@ def check_exit_code(statuses: Sequence[FileStatus]) -> int:
     """0: everything the profile wants is applied; 1: something is to apply (or take back);
     5: drifted or edited files need a person."""
     if any(s.status in NEEDS_HUMAN for s in statuses):
-        return 5
+        return PatchError.exit_code
     if any(s.status in NEEDS_APPLY for s in statuses):
-        return 1
-    return 0
+        return EXIT_NOT_ALL_OK
+    return EXIT_OK
 
 
 # -- apply and revert ----------------------------------------------------------------------------

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from tfbuild import console, paths
 from tfbuild.configure import rcfile
-from tfbuild.errors import PreconditionError
-from tfbuild.pathcheck import readable_dir
+from tfbuild.errors import EXIT_NOT_ALL_OK, EXIT_OK, PatchError, PreconditionError
 from tfbuild.patching.fixes import (APPLIED, NEEDS_APPLY, NEEDS_HUMAN, FileStatus, Target, apply,
                                     check, check_exit_code, revert)
+from tfbuild.pathcheck import readable_dir
 from tfbuild.settings import resolve
 
 STYLE = {APPLIED: "green", "drifted": "bold red", "edited": "bold red"}
@@ -53,7 +53,7 @@ def patch(profile_ref: str | None = None, *, source: str | None = None,
             console.info("nothing to revert")
         for status in left:
             console.error(f"{status.target.path}: {status.detail}")
-        return 5 if left else 0
+        return PatchError.exit_code if left else EXIT_OK
     if check_only:
         statuses = [*check(settings, src, output_base), *rc_path_statuses(src)]
         print_statuses(f"patch --check ({profile.name})", statuses)
@@ -61,13 +61,13 @@ def patch(profile_ref: str | None = None, *, source: str | None = None,
         if any(s.status == MISSING for s in statuses):
             console.warn(f"{src / rcfile.RC_NAME} names a LOCAL_*_PATH that does not exist: run "
                          "`invoke configure`")
-        elif code == 1:
+        elif code == EXIT_NOT_ALL_OK:
             console.warn("some fixes are not applied: run `invoke patch`")
-        elif code == 5:
+        elif code == PatchError.exit_code:
             console.error("some files drifted or were edited: see the detail column")
         return code
     statuses = apply(settings, src, output_base)
     print_statuses(f"patch ({profile.name})", statuses)
     if any(s.status in NEEDS_HUMAN for s in statuses):
-        return 5
-    return 0
+        return PatchError.exit_code
+    return EXIT_OK
