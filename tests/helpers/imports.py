@@ -24,14 +24,14 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
               r"capabilities", r"diskcache", r"downloads", r"downloads\.(archives|urls|fetch)",
               r"patching", r"doctor", r"configure", r"building", r"container", r"smoke",
               r"patching\.(literals|records|shim|spec|engine)",
-              r"building\.(progress|fetchwatch|rcfiles|lock|diagnose|account|account_files|"
+              r"building\.(progress|fetchwatch|bazel_rc_files|lock|diagnose|account|account_files|"
               r"artifacts)", r"smoke\.checks", r"smoke\.resources\..*",
               r"discovery", r"discovery\.(bazelisk_cache|tlsnative)")),
     ("settings", (r"settings(\..*)?", r"paths", r"cachekeys", r"sizing", r"discovery\.facts")),
-    ("discovery", (r"discovery(\..*)?", r"environment",
+    ("discovery", (r"discovery(\..*)?", r"environment", r"wheel_check",
                    r"downloads\.(store|resolved|declared|downloader_config|offline)")),
     ("plan", (r"configure\.(plan|rcfile)", r"building\.(command|remote|plan)", r"doctor\.rows",
-              r"doctor\.checks", r"doctor\.cache_keys", r"container\.plan", r"patching\.fixes")),
+              r"doctor\.checks", r"doctor\.cache_key_check", r"container\.plan", r"patching\.fixes")),
     ("steps", (r"building\.(pipmirror|source|manifest)", r"doctor\.report")),
     ("tasks", (r"building\.task", r"configure\.task", r"doctor\.task", r"container\.task",
                r"smoke\.task",

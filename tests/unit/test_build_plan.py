@@ -31,7 +31,7 @@ def test_the_notes_command_shape():
 
 
 def test_the_users_bazelrc_is_not_read_and_the_system_rc_is_recorded(tmp_path):
-    from tfbuild.building.rcfiles import system_rc_files
+    from tfbuild.building.bazel_rc_files import system_rc_files
 
     assert "--nohome_rc" in plan().startup and "--nosystem_rc" not in plan().startup
     (tmp_path / "bazelrc").write_text("startup --install_base=/usr/share/bazel\n")

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from tfbuild.building.command import BuildRequest, plan_command
-from tfbuild.discovery.remote import tls_files
-from tfbuild.discovery.remote import endpoint
+from tfbuild.discovery.remote_probe import tls_files
+from tfbuild.discovery.remote_probe import endpoint
 from tfbuild.errors import ConfigError
 from tfbuild.settings import resolve
 from tests.helpers.tls import make_pki

@@ -116,7 +116,7 @@ def test_as_dict_for_the_manifest():
 def test_missing_auditwheel_is_an_audit_with_an_error(monkeypatch, tmp_path):
     from importlib import metadata
 
-    from tfbuild.discovery import wheels
+    from tfbuild import wheel_check as wheels
     from tfbuild.runner import Runner
 
     def not_installed(name):
@@ -129,7 +129,7 @@ def test_missing_auditwheel_is_an_audit_with_an_error(monkeypatch, tmp_path):
 
 
 def test_a_cached_result_is_used_without_running_auditwheel(monkeypatch, tmp_path):
-    from tfbuild.discovery import wheels
+    from tfbuild import wheel_check as wheels
     from tfbuild.runner import Runner
 
     monkeypatch.setattr(wheels.metadata, "version", lambda name: "6.8.2")

@@ -24,7 +24,7 @@ REMOTE_SCHEMES = ("http://", "https://", "grpc://", "grpcs://", "unix:")
 # The user's ~/.bazelrc is not read: the profile (bazel_options, startup_options, caches) is the
 # whole personal configuration, the same on every machine and all in the manifest's argv. The
 # system rc stays (Debian's Bazel sets its install base there: without it Bazel cannot start);
-# the manifest records it (tfbuild/building/rcfiles.py). The workspace's .bazelrc is read as ever.
+# the manifest records it (tfbuild/building/bazel_rc_files.py). The workspace's .bazelrc is read as ever.
 RC_ISOLATION = ("--nohome_rc",)
 
 

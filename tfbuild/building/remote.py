@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tfbuild import paths
 from tfbuild.building.command import BuildRequest, remote_options
-from tfbuild.discovery import remote as net
+from tfbuild.discovery import remote_probe as net
 from tfbuild.discovery import tlsnative
 from tfbuild.discovery.facts import Facts
 from tfbuild.errors import ConfigError, PreconditionError, ToolMissingError

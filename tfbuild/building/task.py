@@ -21,7 +21,7 @@ from tfbuild import cachekeys, console, paths, sizing, space, wheel_audit
 from tfbuild.building import account as account_mod
 from tfbuild.building import artifacts as artifacts_mod
 from tfbuild.building import manifest as manifest_mod
-from tfbuild.building import pipmirror, rcfiles
+from tfbuild.building import bazel_rc_files, pipmirror
 from tfbuild.building.account_files import RunFiles
 from tfbuild.building.command import BazelCommand, BuildRequest
 from tfbuild.building.diagnose import crash_lines, diagnose, error_tail
@@ -31,7 +31,7 @@ from tfbuild.building.plan import make_plan
 from tfbuild.building.progress import BuildSummary, LogPipeline, PlainProgress
 from tfbuild.building.source import clone
 from tfbuild.configure.task import refuse_if_blocked, run_configure
-from tfbuild.discovery.wheels import audit_wheel
+from tfbuild.wheel_check import audit_wheel
 from tfbuild.downloads import resolved
 from tfbuild.downloads.offline import missing_for_offline
 from tfbuild.errors import BuildFailed, ConfigError, Interrupted, PreconditionError
@@ -196,7 +196,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
             rc_sha256=sha256_file(cfg.rc_path), argv=plan.argv(),
             key_inputs=cachekeys.from_rc(cfg.content) + cachekeys.from_options(cmd.options),
             environment=env, cwd=str(src), artifacts=[a.as_dict() for a in collected],
-            system_rc=rcfiles.system_rc_files(),
+            system_rc=bazel_rc_files.system_rc_files(),
             heap=sizing.heap_plan(settings, cfg.facts.machine).as_dict(),
             run={"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(),
                  "log": str(log_path), "durations": {k: round(v, 2) for k, v in durations.items()},

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import requests
 
-from tfbuild.discovery import remote
+from tfbuild.discovery import remote_probe as remote
 from tfbuild.downloads.fetch import describe
 from tfbuild.downloads.urls import DEFAULT_MIRROR
 from tfbuild.errors import ConfigError
@@ -60,7 +60,7 @@ def probe(url: str, *, timeout: float = TIMEOUT) -> tuple[str, float, str]:
 
 def probe_remote_cache(settings: Settings, *, timeout: float = TIMEOUT) -> tuple[str, float, str]:
     """remote.cache: HTTP(S) one request, gRPC a TCP connect, grpcs:// also the TLS handshake
-    against remote.tls_ca (statuses of discovery.remote, or `config` for bad TLS files)."""
+    against remote.tls_ca (statuses of discovery.remote_probe, or `config` for bad TLS files)."""
     url = settings.remote.cache
     try:
         files = remote.tls_files(settings)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from tfbuild import capabilities, sizing, versions
 from tfbuild.discovery.facts import CudaToolkit, Facts
-from tfbuild.doctor import cache_keys
+from tfbuild.doctor import cache_key_check
 from tfbuild.doctor.rows import FAIL, OK, SKIP, WARN, Check, CheckFn, Context  # noqa: F401
 from tfbuild.settings.model import Settings
 
@@ -594,7 +594,7 @@ CUDA: tuple[CheckFn, ...] = (check_cuda_versions, check_cuda_toolkit, check_ptxa
 
 
 def check_cache_keys(ctx: Context) -> Iterable[Check]:
-    yield from cache_keys.check_cache_keys(ctx)
+    yield from cache_key_check.check_cache_keys(ctx)
 
 
 TAIL: tuple[CheckFn, ...] = (check_gpus, check_machine, check_filesystems, check_source,

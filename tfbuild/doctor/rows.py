@@ -1,5 +1,5 @@
 """One row of doctor's report (a Check), the context every check reads, and the statuses:
-the types the checks (doctor/checks.py, doctor/cache_keys.py), the report and configure share."""
+the types the checks (doctor/checks.py, doctor/cache_key_check.py), the report and configure share."""
 
 from __future__ import annotations
 

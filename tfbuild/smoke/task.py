@@ -24,7 +24,7 @@ from packaging.utils import canonicalize_name
 from tfbuild import console, environment, pathcheck, paths, resources, secrets, sums, wheel_audit
 from tfbuild.discovery import system
 from tfbuild.discovery.programs import which
-from tfbuild.discovery.wheels import audit_wheel
+from tfbuild.wheel_check import audit_wheel
 from tfbuild.errors import ConfigError, SmokeTestFailed, TfbuildError, ToolMissingError
 from tfbuild.files import atomic_write
 from tfbuild.runner import Runner, tail
