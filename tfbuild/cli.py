@@ -59,6 +59,23 @@ if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
     atexit.register(_exit_if_interrupted)
 
 
+def _quiet_broken_pipe(kind, value, tb) -> None:
+    """A reader that went away (`tfbuild --help | head -1`, `invoke --list | head`): Invoke's
+    own printing then raises BrokenPipeError out of the program. Stop quietly with 128 + SIGPIPE,
+    as `cat` does; every other exception keeps Python's report."""
+    if issubclass(kind, BrokenPipeError):
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        os._exit(128 + signal.SIGPIPE)
+    sys.__excepthook__(kind, value, tb)
+
+
+if sys.excepthook is sys.__excepthook__:
+    sys.excepthook = _quiet_broken_pipe
+
+
 def _flag_words(name: str, value: str) -> bool:
     word = value.strip().lower()
     if word in console.TRUE_WORDS:

@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.cli import invoke
 from tests.helpers.pip_index import tiny_wheel
 
@@ -78,3 +80,21 @@ def test_manifest_diff_says_the_artifact_hashes_differ(tmp_path):
     assert proc.returncode == 1
     assert "artifact hashes differ" in proc.stdout + proc.stderr
     assert "libtensorflow.so.2.18.1.sha256" in proc.stdout
+
+
+@pytest.mark.parametrize("args", [["--list"], ["--help", "doctor"]])
+def test_a_reader_that_goes_away_stops_it_quietly(args):
+    """`invoke --list | head -1`: Invoke's own printing meets a closed pipe. No traceback; the
+    exit is 128 + SIGPIPE, as `cat` gives. The read end is closed before anything is written,
+    so the first write fails, whatever the timing."""
+    import signal
+    import subprocess
+
+    from tests.helpers.cli import INVOKE, ROOT
+
+    proc = subprocess.Popen([INVOKE, "--search-root", str(ROOT), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=ROOT)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 128 + signal.SIGPIPE
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
