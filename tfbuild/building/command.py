@@ -72,6 +72,20 @@ class BuildRequest:
     download_options: tuple[str, ...] = ()  # --experimental_downloader_config (the mirror)
     record_options: tuple[str, ...] = ()  # where Bazel writes what it fetched (downloads.resolved)
 
+    def as_flags(self) -> list[str]:
+        """The user's part of the request as `invoke build` flags: what `build --in-docker`
+        hands to the build inside the image, so that it makes the same plan there. Only what
+        the user asked; the derived options are made again from the image's profile."""
+        if self.distdir or self.offline_options:
+            raise ConfigError("--distdir is not passed into the container (--in-docker): the "
+                              "image sees only the source tree and tfbuild's state",
+                              hint="drop --distdir, or build without --in-docker")
+        return [*(f"--bazel-opt={o}" for o in self.bazel_opts),
+                *(["--jobs", str(self.jobs)] if self.jobs else []),
+                *(["--remote-cache", self.remote_cache] if self.remote_cache is not None else []),
+                *(["--keep-going"] if self.keep_going else []),
+                *(["--offline"] if self.offline else [])]
+
 
 def remote_options(settings: Settings, request: BuildRequest,
                    env: Mapping[str, str]) -> tuple[list[str], list[str]]:

@@ -380,23 +380,17 @@ def build(profile_ref: str | None = None, *, source: str | None = None,
           keep_going: bool = False, offline: bool = False, in_docker: bool = False,
           distdir: str | None = None) -> int:
     profile = resolve(profile_ref, overrides=overrides)
+    carried = None
+    if distdir and not in_docker:
+        carried = Path(os.path.realpath(readable_dir(paths.expand(distdir), "--distdir")))
+    request = BuildRequest(jobs=jobs, bazel_opts=tuple(bazel_opts), remote_cache=remote_cache,
+                           keep_going=keep_going, offline=offline,
+                           distdir=Path(distdir) if in_docker and distdir else carried)
     if in_docker:
         from tfbuild.container.task import build_in_docker
 
-        passed = [*(f"--bazel-opt={o}" for o in bazel_opts), *(["--jobs", str(jobs)] if jobs else []),
-                  *(["--remote-cache", remote_cache] if remote_cache else []),
-                  *(["--keep-going"] if keep_going else []), *(["--offline"] if offline else [])]
-        if distdir:
-            raise ConfigError("--distdir is not passed into the container (--in-docker): the "
-                              "image sees only the source tree and tfbuild's state",
-                              hint="drop --distdir, or build without --in-docker")
-        return build_in_docker(profile, source=source, dry_run=dry, build_args=passed,
+        return build_in_docker(profile, source=source, dry_run=dry, request=request,
                                overrides=overrides)
-    carried = None
-    if distdir:
-        carried = Path(os.path.realpath(readable_dir(paths.expand(distdir), "--distdir")))
-    request = BuildRequest(jobs=jobs, bazel_opts=tuple(bazel_opts), remote_cache=remote_cache,
-                           keep_going=keep_going, offline=offline, distdir=carried)
     if dry:
         return dry_run(profile, source=source, request=request)
     run_build(profile, source=source, request=request)

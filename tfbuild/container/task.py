@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 
 from tfbuild import console, paths, resources
+from tfbuild.building.command import BuildRequest
 from tfbuild.container.plan import (CONTAINER_CACHE, CONTAINER_DIST, CONTAINER_SOURCE,
                                     CONTAINER_TFBUILD, ImagePlan, container_overrides, plan)
 from tfbuild.errors import CommandError, ToolMissingError
@@ -133,7 +134,10 @@ def run_argv(profile: ResolvedProfile, ctx: Context, *, source: Path, build_args
 
 
 def build_in_docker(profile: ResolvedProfile, *, source: str | None, dry_run: bool,
-                    build_args: Sequence[str], overrides: Sequence[str] = ()) -> int:
+                    request: BuildRequest, overrides: Sequence[str] = ()) -> int:
+    """The same build request, run by tfbuild inside the image: the build there makes its
+    plan (building.plan) from the same profile and flags."""
+    build_args = request.as_flags()
     ctx = write_context(profile)
     src = paths.source_dir(profile.settings, source)
     argv = run_argv(profile, ctx, source=src, build_args=build_args, overrides=overrides)
