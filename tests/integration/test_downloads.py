@@ -330,6 +330,7 @@ def test_a_distdir_carried_to_another_machine_builds_offline_alone(tf_workspace,
     by_name = {a["name"]: a for a in listed["archives"]}
     assert by_name["tfs_archive_d"]["sha256"] == sha(data["d"])
     assert by_name["tfs_archive_d"]["listed_by"] == "Bazel fetched @tfs_archive_d (_tf_http_archive)"
+    assert by_name["tfs_archive_d"]["source"] == "Bazel's record"
     server.stop()
 
     other_root = other_tree.parent / "bazel-root"

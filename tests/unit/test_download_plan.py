@@ -70,6 +70,13 @@ def test_redistrib_json_components():
         ("cuda_cudart", "https://nv/redist/cuda_cudart/linux-x86_64/cudart.tar.xz")]
     cudnn = redist_components(document, "https://nv/cudnn/", "cudnn", ["cudnn"], "12", "json")
     assert cudnn[0].urls == ("https://nv/cudnn/cudnn/c12.tar.xz",) and cudnn[0].sha256 == "5" * 64
+    assert {a.source for a in cuda + cudnn} == {"NVIDIA"}  # prefetch's "listed by" column
+
+
+def test_the_tree_scan_says_it_listed_what_it_read():
+    declared = parse_text('tf_http_archive(name = "a", sha256 = "%s", urls = ["https://x/a.tgz"])'
+                          % ("1" * 64), "workspace.bzl")
+    assert [(a.name, a.source) for a in declared.archives] == [("a", "tree scan")]
 
 
 def test_distdir_file_name_clashes():

@@ -24,12 +24,18 @@ REDIST_FILE = "third_party/xla/third_party/tsl/third_party/gpus/cuda/hermetic/cu
 SKIP_DIRS = {".git", "node_modules"}
 
 
+TREE_SCAN = "tree scan"  # read from the tree's Starlark (a guess Bazel's record corrects)
+BAZEL_RECORD = "Bazel's record"  # Bazel fetched it (downloads.resolved)
+NVIDIA_INDEX = "NVIDIA"  # NVIDIA's redistrib JSON, or the NCCL wheel list beside it
+
+
 @dataclass(frozen=True)
 class Archive:
     name: str
     sha256: str
     urls: tuple[str, ...]
     origin: str  # file:line, or what it was derived from
+    source: str = TREE_SCAN  # who listed it: TREE_SCAN, BAZEL_RECORD or NVIDIA_INDEX
 
     @property
     def basename(self) -> str:
@@ -209,11 +215,13 @@ def redist_index(source: Path, *, cuda_version: str, cudnn_version: str,
     jsons = []
     if not local_cuda and cuda_version in constants.get("CUDA_REDIST_JSON_DICT", {}):
         url, sha = constants["CUDA_REDIST_JSON_DICT"][cuda_version]
-        jsons.append((Archive(f"cuda_redist_json_{cuda_version}", sha, (url,), REDIST_FILE),
+        jsons.append((Archive(f"cuda_redist_json_{cuda_version}", sha, (url,), REDIST_FILE,
+                              NVIDIA_INDEX),
                       str(constants.get("CUDA_REDIST_PATH_PREFIX", "")), "cuda"))
     if not local_cudnn and cudnn_version in constants.get("CUDNN_REDIST_JSON_DICT", {}):
         url, sha = constants["CUDNN_REDIST_JSON_DICT"][cudnn_version]
-        jsons.append((Archive(f"cudnn_redist_json_{cudnn_version}", sha, (url,), REDIST_FILE),
+        jsons.append((Archive(f"cudnn_redist_json_{cudnn_version}", sha, (url,), REDIST_FILE,
+                              NVIDIA_INDEX),
                       str(constants.get("CUDNN_REDIST_PATH_PREFIX", "")), "cudnn"))
     templates = constants.get("REDIST_VERSIONS_TO_BUILD_TEMPLATES", {})
     components = tuple(k for k in templates if k not in ("cuda_nccl",))
@@ -222,7 +230,8 @@ def redist_index(source: Path, *, cuda_version: str, cudnn_version: str,
     if not local_nccl and cuda_version in wheels:
         entry = wheels[cuda_version].get("x86_64-unknown-linux-gnu")
         if entry:
-            nccl = Archive("cuda_nccl", entry["sha256"], (entry["url"],), REDIST_FILE)
+            nccl = Archive("cuda_nccl", entry["sha256"], (entry["url"],), REDIST_FILE,
+                           NVIDIA_INDEX)
     return RedistIndex(tuple(jsons), components, nccl)
 
 
@@ -241,5 +250,5 @@ def redist_components(document: str, prefix: str, kind: str, components: Iterabl
         path = entry.get("relative_path") or entry.get("full_path")
         if path and entry.get("sha256"):
             url = path if path.startswith(("http://", "https://")) else prefix + path
-            out.append(Archive(component, entry["sha256"], (url,), origin))
+            out.append(Archive(component, entry["sha256"], (url,), origin, NVIDIA_INDEX))
     return out

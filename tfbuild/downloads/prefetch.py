@@ -270,12 +270,9 @@ def _targets_summary(targets: TargetsFetch) -> None:
 
 
 def source_of(archive: Archive) -> str:
-    """Which source listed the archive: Bazel's record, NVIDIA's JSON, or the tree scan."""
-    if archive.origin.startswith("Bazel fetched"):
-        return archive.origin.replace("Bazel fetched", "Bazel's record:", 1)
-    if "redistrib" in archive.origin or "nccl" in archive.origin.lower():
-        return f"NVIDIA: {archive.origin}"
-    return f"tree scan: {archive.origin}"
+    """Which source listed the archive (Bazel's record, NVIDIA's JSON, the tree scan) and
+    where."""
+    return f"{archive.source}: {archive.origin.removeprefix('Bazel fetched ')}"
 
 
 def _summary(outcomes: Sequence[Outcome], skipped: Sequence[str],

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfbuild import console, secrets
-from tfbuild.downloads.archives import Archive
+from tfbuild.downloads.archives import BAZEL_RECORD, Archive
 from tfbuild.files import atomic_write
 
 RECORD = "bazel-fetched.json"
@@ -55,7 +55,8 @@ class Fetched:
         if not self.urls or not SHA256.match(self.sha256):
             return None
         return Archive(self.repository, self.sha256, self.urls,
-                       f"Bazel fetched @{self.repository} ({self.rule_class.rsplit('%', 1)[-1]})")
+                       f"Bazel fetched @{self.repository} ({self.rule_class.rsplit('%', 1)[-1]})",
+                       BAZEL_RECORD)
 
     def as_dict(self) -> dict:
         return {"rule_class": self.rule_class, "urls": list(self.urls), "sha256": self.sha256}

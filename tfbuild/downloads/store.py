@@ -122,7 +122,8 @@ def write_manifest(distdir: Path, manifest: DistdirManifest) -> None:
     atomic_write(distdir / MANIFEST, json.dumps(secrets.mask_data({
         "version": 1, "targets": list(manifest.targets),
         "archives": [{"name": a.name, "sha256": a.sha256, "urls": list(a.urls),
-                      "file": a.basename, "listed_by": a.origin} for a in manifest.archives],
+                      "file": a.basename, "listed_by": a.origin, "source": a.source}
+                     for a in manifest.archives],
         "not_needed": sorted(manifest.not_needed)}), indent=2) + "\n")
 
 
@@ -135,7 +136,8 @@ def read_manifest(distdir: Path) -> DistdirManifest | None:
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
         archives = tuple(Archive(str(a["name"]), str(a["sha256"]), tuple(map(str, a["urls"])),
-                                 str(a.get("listed_by", MANIFEST)))
+                                 str(a.get("listed_by", MANIFEST)),
+                                 str(a.get("source", MANIFEST)))
                          for a in data["archives"])
         if any(not a.urls for a in archives):
             raise ValueError("an archive without URLs")
