@@ -2,6 +2,9 @@
 
 Colour and live widgets only on a terminal; plain text otherwise (CI logs, pipes). Errors go to
 stderr. Other modules call these functions and never import Rich's Console themselves.
+
+Plain text is written without Rich, which is imported only when a terminal gets colour, a live
+region or a table: a build whose output goes to a log does not pay for loading it.
 """
 
 from __future__ import annotations
@@ -12,15 +15,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-
-from rich import box
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, SpinnerColumn,
-                           TextColumn, TimeElapsedColumn, TransferSpeedColumn)
-from rich.table import Column, Table
+from typing import TYPE_CHECKING
 
 from tfbuild import secrets
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TextColumn
 
 _out: Console | None = None
 _err: Console | None = None
@@ -29,8 +30,15 @@ _err: Console | None = None
 _live: list[Progress] = []
 
 
+def _styled(stream) -> bool:
+    """Whether `stream` gets Rich's output (colour, a live region): a terminal, or forced."""
+    return _color_wanted(stream.isatty() and os.environ.get("TERM") != "dumb")
+
+
 def _make(stream) -> Console:
-    is_tty = _color_wanted(stream.isatty() and os.environ.get("TERM") != "dumb")
+    from rich.console import Console
+
+    is_tty = _styled(stream)
     return Console(
         file=stream,
         force_terminal=is_tty,
@@ -88,11 +96,29 @@ def err() -> Console:
 
 
 def is_interactive() -> bool:
-    return out().is_terminal
+    return bool(_live) or _styled(sys.stdout)
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def _print(to_err: bool, styled: Callable[[], str], text: str, **options) -> None:
+    """`styled()` (Rich markup) through Rich where the stream is styled (or a live region is up), else the
+    plain `text` written as it is."""
+    stream = sys.stderr if to_err else sys.stdout
+    if _live or _styled(stream):
+        (err() if to_err else out()).print(styled(), **options)
+        return
+    stream.write(text + "\n")
+    stream.flush()
 
 
 def info(message: str) -> None:
-    out().print(escape(clean(message)))
+    text = clean(message)
+    _print(False, lambda: escape(text), text)
 
 
 def plain(message: str) -> None:
@@ -102,34 +128,44 @@ def plain(message: str) -> None:
         _live[-1].console.print(message.removesuffix("\n"), markup=False, highlight=False,
                                 soft_wrap=True)
         return
-    stream = out().file
+    stream = sys.stdout
     stream.write(message if message.endswith("\n") else message + "\n")
     stream.flush()
 
 
+def _prefixed(to_err: bool, style: str, prefix: str, message: str) -> None:
+    text = clean(message)
+
+    def markup() -> str:
+        return f"[{style}]{prefix}[/] {escape(text)}" if prefix else f"[{style}]{escape(text)}[/]"
+
+    _print(to_err, markup, f"{prefix} {text}" if prefix else text)
+
+
 def step(message: str) -> None:
-    out().print(f"[bold cyan]==>[/] {escape(clean(message))}")
+    _prefixed(False, "bold cyan", "==>", message)
 
 
 def note(message: str) -> None:
-    out().print(f"[dim]{escape(clean(message))}[/]")
+    _prefixed(False, "dim", "", message)
 
 
 def success(message: str) -> None:
-    out().print(f"[bold green]ok[/] {escape(clean(message))}")
+    _prefixed(False, "bold green", "ok", message)
 
 
 def warn(message: str) -> None:
-    err().print(f"[bold yellow]warning:[/] {escape(clean(message))}")
+    _prefixed(True, "bold yellow", "warning:", message)
 
 
 def error(message: str) -> None:
-    err().print(f"[bold red]error:[/] {escape(clean(shorten_lines(message)))}")
+    _prefixed(True, "bold red", "error:", shorten_lines(message))
 
 
 def raw_error_line(line: str) -> None:
     """A line of another program's error output (Bazel's ERROR lines), as it is, cleaned."""
-    err().print(clean(line), markup=False, highlight=False)
+    text = clean(line)
+    _print(True, lambda: text, text, markup=False, highlight=False)
 
 
 MAX_LINE = 2000
@@ -145,11 +181,15 @@ def shorten_lines(message: str, limit: int = MAX_LINE) -> str:
 
 def command(argv_text: str) -> None:
     """Echo a command about to run, cibuildwheel style: `+ cmd`."""
-    out().print(f"[dim]+ {escape(clean(argv_text))}[/]", soft_wrap=True)
+    text = clean(argv_text)
+    _print(False, lambda: f"[dim]+ {escape(text)}[/]", f"+ {text}", soft_wrap=True)
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]],
           styles: Sequence[str | None] | None = None) -> None:
+    from rich import box
+    from rich.table import Table
+
     t = Table(title=clean(title) or None, show_lines=False, title_justify="left",
               box=box.HEAVY_HEAD if is_interactive() else box.ASCII2)
     for col in columns:
@@ -175,6 +215,8 @@ def live_region(progress: Progress) -> Iterator[Progress]:
 
 
 def _progress(*columns) -> Progress:
+    from rich.progress import Progress
+
     return Progress(*columns, console=out(), transient=False, redirect_stdout=True,
                     redirect_stderr=True, refresh_per_second=8)
 
@@ -182,6 +224,9 @@ def _progress(*columns) -> Progress:
 def _fitting(template: str, ratio: int | None = None, style: str = "") -> TextColumn:
     """A text column that is cut with an ellipsis, never wrapped: a wrapped region line would
     leave copies of the bar on a narrow terminal."""
+    from rich.progress import TextColumn
+    from rich.table import Column
+
     return TextColumn(template, style=style,
                       table_column=Column(no_wrap=True, overflow="ellipsis", ratio=ratio))
 
@@ -193,6 +238,8 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int, str], None] |
     if not is_interactive():
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TimeElapsedColumn
+
     progress = _progress(SpinnerColumn(finished_text="[green]✓[/]"),
                          _fitting("[bold]{task.description}"), BarColumn(bar_width=20),
                          MofNCompleteColumn(), TimeElapsedColumn(),
@@ -231,6 +278,9 @@ class DownloadBar:
         if self.progress is None:
             if not is_interactive() or time.monotonic() - self.started < self.delay:
                 return
+            from rich.progress import (BarColumn, DownloadColumn, TimeElapsedColumn,
+                                       TransferSpeedColumn)
+
             self.progress = _progress(_fitting("[bold]{task.description}"), BarColumn(),
                                       DownloadColumn(), TransferSpeedColumn(),
                                       TimeElapsedColumn())
