@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import sys
-import tomllib
+from tfbuild import toml as tomllib
 from collections.abc import Callable
 from pathlib import Path
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import tomllib
+from tfbuild import toml as tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path

@@ -20,7 +20,7 @@ from pathlib import Path
 # pattern matches its dotted name (without "tfbuild."); a new module must be placed here.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", (r"tfbuild", r"errors", r"secrets", r"files", r"resources", r"console", r"runner",
-              r"pathcheck", r"versions", r"sums", r"wheel_audit", r"pins",
+              r"pathcheck", r"versions", r"sums", r"wheel_audit", r"pins", r"toml",
               r"capabilities", r"diskcache", r"downloads", r"downloads\.(archives|urls|fetch)",
               r"patching", r"doctor", r"configure", r"building", r"container", r"smoke",
               r"patching\.(literals|records|shim|spec|engine)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
+from tfbuild import toml as tomllib
 from pathlib import Path
 
 from tfbuild import docgen

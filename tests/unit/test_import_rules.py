@@ -103,3 +103,11 @@ def test_an_import_for_type_checking_only_does_not_count():
     _, edges = planted(**{"tfbuild.paths": "from typing import TYPE_CHECKING\n"
                                            "if TYPE_CHECKING:\n    from tfbuild.building import task\n"})
     assert im.upward(edges) == []
+
+
+def test_toml_is_read_through_tfbuild_toml_so_python_310_works():
+    """`tomllib` is 3.11's; on the notes' Python 3.10 only tfbuild.toml's fallback (tomli) is
+    there."""
+    direct = re.compile(r"^\s*(import tomllib|from tomllib import)", re.M)
+    offenders = [m for m, text in MODULES.items() if m != "tfbuild.toml" and direct.search(text)]
+    assert offenders == []

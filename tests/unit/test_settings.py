@@ -33,7 +33,7 @@ def test_shipped_profiles_resolve_with_the_notes_values():
 
 
 def test_defaults_cover_every_key():
-    import tomllib
+    from tfbuild import toml as tomllib
 
     data = tomllib.loads(DEFAULTS_FILE.read_text())
     flat = {f"{s}.{k}" for s, body in data.items() for k in body}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import tomllib
+from tfbuild import toml as tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache

@@ -6,7 +6,7 @@ packaged defaults.
 
 from __future__ import annotations
 
-import tomllib
+from tfbuild import toml as tomllib
 
 from tfbuild.settings.model import key_specs, type_name
 from tfbuild.settings.report import format_value

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tomllib
+from tfbuild import toml as tomllib
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass

@@ -5,7 +5,7 @@ from."""
 from __future__ import annotations
 
 import difflib
-import tomllib
+from tfbuild import toml as tomllib
 import typing
 from collections.abc import Iterable
 from typing import Literal
