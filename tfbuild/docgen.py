@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 import sys
-from tfbuild import toml as tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 from tfbuild import resources
+from tfbuild import toml as tomllib
 from tfbuild.building.diagnose import SIGNATURES_FILE
 from tfbuild.settings.docs import table as profile_keys
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from tfbuild import toml as tomllib
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from tfbuild import resources
+from tfbuild import toml as tomllib
 from tfbuild.errors import ConfigError
 
 PINS_FILE = resources.data_file("pins.toml")
@@ -28,6 +27,8 @@ class TensorflowPins:
     bazelrc_cuda_version: str
     bazelrc_cudnn_version: str
     bazelrc_cuda_clang_capabilities: str
+    cuda_majors: tuple[int, ...]  # the CUDA majors TF builds with
+    cudnn_majors: tuple[int, ...]
     clang_offsetof_workaround: tuple[int, ...]
     default_cc_opt_flags: tuple[str, ...]
 
@@ -64,6 +65,23 @@ def tensorflow(version: str) -> TensorflowPins:
         )
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
     return TensorflowPins(version=version, **values)
+
+
+@dataclass(frozen=True)
+class DriverPins:
+    """What driver a CUDA version needs (pins.toml [cuda_drivers])."""
+
+    cuda: str  # major.minor
+    compatible: str | None  # minor version compatibility: runs SASS built with this CUDA
+    release: str | None  # the toolkit's own driver: also JIT-compiles its PTX
+
+
+def cuda_driver(cuda_version: str) -> DriverPins:
+    table = _raw()["cuda_drivers"]
+    parts = cuda_version.split(".")
+    major_minor = ".".join(parts[:2])
+    return DriverPins(major_minor, table["minor_version_compatibility"].get(parts[0]),
+                      table["release"].get(major_minor))
 
 
 def machine() -> MachinePins:

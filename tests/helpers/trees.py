@@ -26,9 +26,10 @@ def runfile_cuda(root: Path, version: str = "12.4.0") -> Path:
     touch(root / "version.json", '{"cuda": {"name": "CUDA SDK", "version": "%s"}}' % version)
     touch(root / "include" / "cuda.h")
     touch(root / "include" / "cuda_runtime.h")
-    touch(root / "lib64" / "libcudart.so.12.4.127")
-    (root / "lib64" / "libcudart.so.12").symlink_to("libcudart.so.12.4.127")
-    (root / "lib64" / "libcudart.so").symlink_to("libcudart.so.12")
+    major, minor = version.split(".")[:2]
+    touch(root / "lib64" / f"libcudart.so.{major}.{minor}.127")
+    (root / "lib64" / f"libcudart.so.{major}").symlink_to(f"libcudart.so.{major}.{minor}.127")
+    (root / "lib64" / "libcudart.so").symlink_to(f"libcudart.so.{major}")
     touch(root / "extras" / "CUPTI" / "include" / "cupti.h")
     touch(root / "extras" / "CUPTI" / "lib64" / "libcupti.so.12")
     touch(root / "nvvm" / "libdevice" / "libdevice.10.bc")

@@ -10,6 +10,8 @@ import venv
 from pathlib import Path
 
 from tests.helpers.cli import INVOKE, ROOT, checks_by_id, doctor_json, invoke
+from tests.helpers.trees import cudnn_tree
+from tests.helpers.trees import runfile_cuda as runfile_cuda_tree
 
 
 def profile(tmp_path: Path, text: str, name: str = "test.toml") -> str:
@@ -215,3 +217,64 @@ def test_profiles_list_and_show():
     assert "env: TFBUILD_BUILD_JOBS" in lines["build.jobs"]
     assert "profile: profiles/rtx3050.toml" in lines["cuda.local_cuda_path"]
     assert "profile: profiles/cuda-local.toml" in lines["cuda.cudnn_version"]
+
+
+def fake_cudnn(root: Path, cudart_version: int) -> Path:
+    """cuDNN 9.10.2's layout with a libcudnn.so.9 that answers cudnnGetCudartVersion() (the
+    API of cudnn_graph.h: the CUDART_VERSION cuDNN was compiled against) as a build for another
+    CUDA would; compiled here with gcc."""
+    cudnn_tree(root, "9.10.2")
+    source = root / "answer.c"
+    source.write_text("#include <stddef.h>\nsize_t cudnnGetCudartVersion(void) "
+                      f"{{ return {cudart_version}; }}\n")
+    library = root / "lib" / "libcudnn.so.9"
+    library.unlink()
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
+    return root
+
+
+def old_driver_smi(tmp_path: Path) -> dict[str, str]:
+    smi = tmp_path / "bin" / "nvidia-smi"
+    smi.parent.mkdir()
+    smi.write_text("#!/bin/sh\necho 'NVIDIA GeForce RTX 3050 Laptop GPU, 8.6, 520.61.05'\n")
+    smi.chmod(0o755)
+    return {"PATH": f"{smi.parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+def test_a_cuda_13_toolkit_and_profile_are_refused_with_the_pinned_range(tmp_path):
+    """The notes: 2.18 uses CUDA 12 only. A CUDA 13 toolkit named by a CUDA 13 profile agrees
+    with itself; doctor refuses it (blocking), naming the range TF 2.18.1 builds with, and the
+    cuDNN built for CUDA 13 too."""
+    cuda = runfile_cuda_tree(tmp_path / "cuda13", "13.0.0")
+    cudnn = fake_cudnn(tmp_path / "cudnn", 13000)
+    code, doc = doctor_json(["--profile", gpu_profile(tmp_path, cuda, cudnn),
+                             "--set", "cuda.version=13.0.0"], env=old_driver_smi(tmp_path))
+    checks = checks_by_id(doc)
+    assert code == 1
+    for row_id in ("cuda.tf_range", "cuda.toolkit", "cuda.cudart", "cudnn.cuda"):
+        assert checks[row_id]["status"] == "fail" and checks[row_id]["blocking"], checks[row_id]
+        assert row_id in doc["summary"]["blocking"]
+    assert "CUDA 12.x" in checks["cuda.tf_range"]["expected"]
+    assert "TF 2.18.1" in checks["cuda.tf_range"]["expected"]
+    assert checks["cuda.cudart"]["found"].endswith("libcudart.so.13 (CUDA 13)")
+    assert checks["cudnn.cuda"]["found"] == "built for CUDA 13 (cudnnGetCudartVersion() = 13000)"
+    assert checks["gpu.driver"]["status"] == "warn"  # no pin for CUDA 13: said, not guessed
+    assert "no driver pin for CUDA 13.0" in checks["gpu.driver"]["hint"]
+
+
+def test_a_cudnn_built_for_cuda_11_beside_cuda_12_blocks(tmp_path):
+    """cuDNN's own answer names the CUDA it was built for; an old driver is named with what
+    it breaks (not blocking: building needs no driver)."""
+    cuda = runfile_cuda_tree(tmp_path / "cuda", "12.4.0")
+    cudnn = fake_cudnn(tmp_path / "cudnn", 11080)
+    code, doc = doctor_json(["--profile", gpu_profile(tmp_path, cuda, cudnn)],
+                            env=old_driver_smi(tmp_path))
+    checks = checks_by_id(doc)
+    assert checks["cuda.tf_range"]["status"] == "ok"
+    row = checks["cudnn.cuda"]
+    assert row["status"] == "fail" and row["blocking"], row
+    assert row["found"] == "built for CUDA 11 (cudnnGetCudartVersion() = 11080)"
+    assert "cuda.local_cudnn_path" in row["hint"]
+    driver = checks["gpu.driver"]
+    assert driver["status"] == "fail" and not driver["blocking"], driver
+    assert "CUDA driver version is insufficient" in driver["hint"] and "550.54.14" in driver["hint"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from tfbuild import toml as tomllib
 from pathlib import Path
 
 from tfbuild import docgen
+from tfbuild import toml as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCTOR = ROOT / "tfbuild" / "doctor"

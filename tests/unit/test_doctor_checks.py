@@ -139,3 +139,69 @@ def test_missing_prefix_blocks():
     clang = dataclasses.replace(healthy_facts().clang, prefix_exists=False)
     r = rows(clang=clang)["clang.prefix"]
     assert r.blocks and "toolchain.clang_prefix" in r.hint
+
+
+# -- the CUDA TF 2.18.1 can use (issue 31 item 2) ------------------------------------------------
+def cuda13():
+    base = healthy_facts()
+    return dict(cuda=dataclasses.replace(base.cuda, version="13.0.0",
+                                         cudart=f"{CUDA_ROOT}/lib/libcudart.so.13"),
+                path_ptxas=Tool("ptxas", f"{CUDA_ROOT}/bin/ptxas", "13.0.48"))
+
+
+def test_a_cuda_13_profile_and_toolkit_are_refused_with_the_pinned_range():
+    result = rows(overrides=["cuda.version=13.0.0"], **cuda13())
+    for row_id in ("cuda.tf_range", "cuda.toolkit", "cuda.cudart"):
+        assert result[row_id].status == "fail" and result[row_id].blocks, result[row_id]
+    assert "CUDA 13.0.0" in result["cuda.tf_range"].found
+    assert "CUDA 12.x" in result["cuda.tf_range"].expected
+    assert "TF 2.18.1" in result["cuda.tf_range"].expected
+    assert "cuda.version" in result["cuda.tf_range"].hint
+    assert "CUDA 12.x" in result["cuda.toolkit"].expected
+
+
+def test_a_cudnn_8_profile_is_refused():
+    r = rows(overrides=["cuda.cudnn_version=8.9.7"])["cuda.tf_range"]
+    assert r.status == "fail" and r.blocks and "cuDNN 8.9.7" in r.found
+    assert "cuda.cudnn_version" in r.hint and "cuDNN 9.x" in r.expected
+
+
+def test_a_libcudart_of_another_major_in_the_toolkit_blocks():
+    base = healthy_facts()
+    r = rows(cuda=dataclasses.replace(base.cuda, cudart=f"{CUDA_ROOT}/lib/libcudart.so.11.0"))[
+        "cuda.cudart"]
+    assert r.status == "fail" and r.blocks and "CUDA 11" in r.found
+    assert "libcudart.so.12" in r.expected
+
+
+@pytest.mark.parametrize("major,source,status", [
+    (12, "cudnnGetCudartVersion() = 12090", "ok"),
+    (11, "archive: cudnn-linux-x86_64-9.10.2.21_cuda11-archive", "fail"),
+    (None, "", "warn"),
+])
+def test_cudnn_built_for_another_cuda(major, source, status):
+    base = healthy_facts()
+    r = rows(cudnn=dataclasses.replace(base.cudnn, cuda_major=major, cuda_major_source=source))[
+        "cudnn.cuda"]
+    assert r.status == status, r
+    assert r.blocks == (status == "fail")
+    if major:
+        assert f"built for CUDA {major} ({source})" == r.found
+
+
+@pytest.mark.parametrize("driver,status,words", [
+    ("550.54.14", "ok", ""),
+    ("560.35.03", "ok", ""),
+    ("535.104.05", "warn", "CUDA_ERROR_UNSUPPORTED_PTX_VERSION"),
+    ("520.61.05", "fail", "CUDA driver version is insufficient"),
+    ("n/a", "warn", "nvidia-smi"),
+])
+def test_the_driver_is_compared_with_the_profiles_cuda(driver, status, words):
+    from tfbuild.discovery.facts import Gpu, Gpus
+
+    r = rows(gpus=Gpus("/usr/bin/nvidia-smi", (Gpu("NVIDIA GeForce RTX 3050", "8.6", driver),)))[
+        "gpu.driver"]
+    assert r.status == status, r
+    assert not r.blocks  # building needs no driver
+    assert words in r.hint
+    assert "525.60.13" in r.expected and "550.54.14" in r.expected

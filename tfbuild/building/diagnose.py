@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from tfbuild import toml as tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from tfbuild import resources
+from tfbuild import toml as tomllib
 
 SIGNATURES_FILE = resources.data_file("signatures.toml")
 

@@ -34,7 +34,7 @@ from tfbuild.configure.task import refuse_if_blocked, run_configure
 from tfbuild.wheel_check import audit_wheel
 from tfbuild.downloads import resolved
 from tfbuild.downloads.offline import missing_for_offline
-from tfbuild.errors import BuildFailed, ConfigError, Interrupted, PreconditionError
+from tfbuild.errors import BuildFailed, Interrupted, PreconditionError
 from tfbuild.files import sha256_file
 from tfbuild.patching import fixes, records
 from tfbuild.pathcheck import readable_dir, writable_dir

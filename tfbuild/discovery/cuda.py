@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import glob
 import os
+import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -130,7 +132,56 @@ def path_ptxas(runner: Runner, env: Mapping[str, str]) -> Tool:
 
 
 # -- cuDNN ---------------------------------------------------------------------------------------
-def inspect_cudnn_root(root: Path) -> Cudnn | None:
+_CUDA_BUILD_IN_NAME = re.compile(r"_cuda(\d+)-archive$")  # NVIDIA's tarball: ..._cuda12-archive
+_CUDA_BUILD_IN_DEB = re.compile(r"^libcudnn\d+-cuda-(\d+):", re.M)  # dpkg-query -S: "pkg: path"
+
+
+# cuDNN's own answer: cudnnGetCudartVersion() is the CUDART_VERSION it was compiled against
+# (cudnn_graph.h). Asked in a child process, as loading the library may abort when its
+# sub-libraries (libcudnn_graph.so.9, ...) are missing.
+_ASK_CUDNN = ("import ctypes, sys\n"
+              "lib = ctypes.CDLL(sys.argv[1])\n"
+              "lib.cudnnGetCudartVersion.restype = ctypes.c_size_t\n"
+              "print('cudart', lib.cudnnGetCudartVersion())\n")
+
+
+def _ask_cudnn(runner: Runner, library: str) -> tuple[int | None, str]:
+    lib_dir = os.path.dirname(library)
+    ok, out = probe(runner, [sys.executable, "-c", _ASK_CUDNN, library], timeout=20,
+                    env={"LD_LIBRARY_PATH": lib_dir}, depends_on=[library])
+    match = re.search(r"^cudart (\d+)$", out, re.M) if ok else None
+    if not match or int(match.group(1)) < 1000:
+        return None, ""
+    value = int(match.group(1))
+    return value // 1000, f"cudnnGetCudartVersion() = {value}"
+
+
+def cudnn_cuda_build(runner: Runner | None, root: Path, library: str | None
+                     ) -> tuple[int | None, str]:
+    """Which CUDA major the cuDNN at `root` was built for: cuDNN's own answer, else what
+    installed it (pip's distribution name, the Debian package, NVIDIA's archive name)."""
+    if runner is not None and library:
+        major, source = _ask_cudnn(runner, library)
+        if major is not None:
+            return major, source
+    if root.name == "cudnn" and root.parent.name == "nvidia":  # <site>/nvidia/cudnn: pip
+        for meta in sorted(root.parent.parent.glob("nvidia_cudnn_cu*-*.dist-info")):
+            major = re.match(r"nvidia_cudnn_cu(\d+)-", meta.name)
+            if major:
+                return int(major.group(1)), f"pip: {meta.name.removesuffix('.dist-info')}"
+    for part in (Path(os.path.realpath(root)), root):
+        for name in (part.name, part.parent.name):
+            if match := _CUDA_BUILD_IN_NAME.search(name):
+                return int(match.group(1)), f"archive: {name}"
+    if runner is not None and library and library.startswith("/usr/"):
+        ok, out = probe(runner, ["dpkg-query", "-S", library],
+                        depends_on=[library])
+        if ok and (match := _CUDA_BUILD_IN_DEB.search(out)):
+            return int(match.group(1)), f"Debian package: {out.split(':', 1)[0].strip()}"
+    return None, ""
+
+
+def inspect_cudnn_root(root: Path, runner: Runner | None = None) -> Cudnn | None:
     if not os.path.isdir(root):
         return None
     r = str(root)
@@ -143,13 +194,15 @@ def inspect_cudnn_root(root: Path) -> Cudnn | None:
     if not header and not library:
         return None
     version = versions.cudnn_header(Path(header).read_text(errors="replace")) if header else None
+    cuda_major, source = cudnn_cuda_build(runner, root, library)
     return Cudnn(root=r, version=version, header=header, library=library,
-                 lib_dir=os.path.dirname(library) if library else None)
+                 lib_dir=os.path.dirname(library) if library else None,
+                 cuda_major=cuda_major, cuda_major_source=source)
 
 
-def find_cudnn(*, local_path: str, cuda_roots: Sequence[str], site_packages: Sequence[str]
-               ) -> tuple[Cudnn | None, tuple[Cudnn, ...]]:
-    chosen = inspect_cudnn_root(Path(local_path)) if local_path else None
+def find_cudnn(*, local_path: str, cuda_roots: Sequence[str], site_packages: Sequence[str],
+               runner: Runner | None = None) -> tuple[Cudnn | None, tuple[Cudnn, ...]]:
+    chosen = inspect_cudnn_root(Path(local_path), runner) if local_path else None
     roots = [Path(p) for p in cuda_roots]
     roots += [Path(site) / "nvidia" / "cudnn" for site in site_packages]
     roots.append(Path("/usr"))
@@ -160,6 +213,6 @@ def find_cudnn(*, local_path: str, cuda_roots: Sequence[str], site_packages: Seq
         if real in seen:
             continue
         seen.add(real)
-        if found := inspect_cudnn_root(root):
+        if found := inspect_cudnn_root(root, runner):
             others.append(found)
     return chosen, tuple(others)

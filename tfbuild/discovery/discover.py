@@ -63,7 +63,7 @@ def _discover(settings: Settings, *, source_dir: Path | None, runner: Runner | N
         roots = [c.root for c in (local_cuda, *cuda_candidates) if c and c.layout != "pip"]
         local_cudnn, cudnn_candidates = cuda.find_cudnn(
             local_path=settings.cuda.local_cudnn_path, cuda_roots=roots,
-            site_packages=python.site_packages)
+            site_packages=python.site_packages, runner=runner)
         facts.update(
             cuda=local_cuda, cuda_candidates=cuda_candidates,
             path_ptxas=cuda.path_ptxas(runner, env),

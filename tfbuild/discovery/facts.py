@@ -79,6 +79,11 @@ class Cudnn:
     header: str | None = None
     library: str | None = None
     lib_dir: str | None = None
+    # The CUDA major this cuDNN was built for and who says so: the pip distribution that owns it
+    # (nvidia-cudnn-cu12), the Debian package (libcudnn9-cuda-12) or NVIDIA's archive name
+    # (cudnn-linux-x86_64-9.10.2.21_cuda12-archive). None: nothing installed says.
+    cuda_major: int | None = None
+    cuda_major_source: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from tfbuild import capabilities, sizing, versions
 from tfbuild.discovery.facts import CudaToolkit, Facts
-from tfbuild.doctor import cache_key_check
+from tfbuild.doctor import cache_key_check, cuda_compat
 from tfbuild.doctor.rows import FAIL, OK, SKIP, WARN, Check, CheckFn, Context  # noqa: F401
 from tfbuild.settings.model import Settings
 
@@ -238,8 +238,8 @@ def check_cuda_toolkit(ctx: Context) -> Iterable[Check]:
                     expected, f"point cuda.local_cuda_path at a CUDA {want} install, or set "
                     f"cuda.version to the one found", blocking=True)
     else:
-        yield Check("cuda.toolkit", OK, f"CUDA {tk.version} at {tk.root} ({tk.version_source})",
-                    expected)
+        yield cuda_compat.toolkit_out_of_range(ctx, tk) or Check(
+            "cuda.toolkit", OK, f"CUDA {tk.version} at {tk.root} ({tk.version_source})", expected)
     yield from _check_cuda_layout(ctx, tk)
 
 
@@ -256,10 +256,7 @@ def _check_cuda_layout(ctx: Context, tk: CudaToolkit) -> Iterable[Check]:
         yield Check("cuda.layout", WARN, f"{tk.layout}: lib64/ only, no lib/", expected,
                     f"the lib->lib64 fix is needed; cuda.layout_fix={fix} applies it "
                     "(`invoke patch`, also run by `invoke build`)")
-    yield (Check("cuda.cudart", OK, tk.cudart, "libcudart.so.<major>") if tk.cudart else
-           Check("cuda.cudart", FAIL, f"no libcudart.so.* under {tk.root}", "libcudart.so.<major>",
-                 "reinstall the CUDA toolkit (cuda_cudart) or fix cuda.local_cuda_path",
-                 blocking=True))
+    yield cuda_compat.cudart_row(ctx, tk)
     if tk.cupti_include and tk.cupti_include.endswith("extras/CUPTI/include"):
         yield Check("cuda.cupti", WARN if fix == "none" else OK,
                     f"{tk.cupti_include} (runfile layout)", "CUPTI headers found by Bazel",
@@ -329,6 +326,7 @@ def check_cudnn(ctx: Context) -> Iterable[Check]:
     else:
         yield Check("cudnn", OK, f"cuDNN {found.version}: {found.header}, {found.library}",
                     expected)
+        yield cuda_compat.cudnn_build_row(ctx, found)
 
 
 def check_capabilities(ctx: Context) -> Iterable[Check]:
@@ -377,6 +375,8 @@ def check_gpus(ctx: Context) -> Iterable[Check]:
     if gpus.gpus:
         found = "; ".join(f"{g.name} (compute {g.compute_cap}, driver {g.driver})" for g in gpus.gpus)
         yield Check("gpu", OK, found, "an NVIDIA GPU (for running, not for building)")
+        if ctx.cuda_on:
+            yield from cuda_compat.driver_rows(ctx)
     elif gpus.error:
         yield Check("gpu", WARN, f"nvidia-smi failed: {gpus.error}", "an NVIDIA GPU",
                     "check the NVIDIA driver (nvidia-smi must work); building works without it")
@@ -589,7 +589,7 @@ def check_home_rc(ctx: Context) -> Iterable[Check]:
 
 COMMON: tuple[CheckFn, ...] = (check_python, check_clang, check_linkers_and_tools, check_bazel,
                                check_home_rc)
-CUDA: tuple[CheckFn, ...] = (check_cuda_versions, check_cuda_toolkit, check_ptxas, check_cudnn,
+CUDA: tuple[CheckFn, ...] = (check_cuda_versions, cuda_compat.check_tf_range, check_cuda_toolkit, check_ptxas, check_cudnn,
                              check_nccl_path, check_capabilities)
 
 

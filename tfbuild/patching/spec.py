@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from tfbuild import toml as tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from tfbuild import resources
+from tfbuild import toml as tomllib
 
 PATCHES_DIR = resources.path("patches")
 

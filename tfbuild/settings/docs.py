@@ -7,7 +7,6 @@ packaged defaults.
 from __future__ import annotations
 
 from tfbuild import toml as tomllib
-
 from tfbuild.settings.model import key_specs, type_name
 from tfbuild.settings.report import format_value
 from tfbuild.settings.resolve import DEFAULTS_FILE, ENV_PREFIX

@@ -11,17 +11,17 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from tfbuild import toml as tomllib
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tfbuild import resources
+from tfbuild import toml as tomllib
 from tfbuild.errors import ConfigError
 from tfbuild.pathcheck import broken_link, read_text, readable_file
-from tfbuild.settings.model import SECTIONS, Settings, key_specs
 from tfbuild.settings import validate as validate_mod
+from tfbuild.settings.model import SECTIONS, Settings, key_specs
 from tfbuild.settings.validate import validate
 from tfbuild.settings.values import check_value, parse_text, suggest
 

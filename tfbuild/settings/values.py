@@ -5,11 +5,11 @@ from."""
 from __future__ import annotations
 
 import difflib
-from tfbuild import toml as tomllib
 import typing
 from collections.abc import Iterable
 from typing import Literal
 
+from tfbuild import toml as tomllib
 from tfbuild.errors import ConfigError
 from tfbuild.settings.model import type_name
 
