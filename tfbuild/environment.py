@@ -2,7 +2,8 @@
 
 - The *run* environment (smoke-test, `environment.sh`): PATH (the toolkit's own ptxas first, then
   the user's shell PATH), LD_LIBRARY_PATH (clang's libc++, CUDA, CUPTI, cuDNN), XLA_FLAGS
-  (--xla_gpu_cuda_data_dir) and TF_ENABLE_ONEDNN_OPTS=0. Computed by configure from discovery,
+  (--xla_gpu_cuda_data_dir), TF_ENABLE_ONEDNN_OPTS=0 and PYTHON_BIN_PATH (the interpreter the
+  build is for, as TF's configure.py names it; the smoke test runs it). Computed by configure from discovery,
   stored once per source tree (environment.json, plus environment.sh to source in a shell).
 - The *build* environment (what Bazel's actions and repository rules see): made from the profile
   only — the toolkit's and clang's `bin/` then fixed system directories, never the shell's PATH,
@@ -163,6 +164,8 @@ def compute(settings: Settings, facts: Facts, *, output_base: Path) -> BuildEnvi
         data_dir = cuda_data_dir(settings, facts, output_base)
         variables.append(("XLA_FLAGS", f"--xla_gpu_cuda_data_dir={data_dir}"))
     variables.append(("TF_ENABLE_ONEDNN_OPTS", "0"))
+    if facts.python.path:
+        variables.append(("PYTHON_BIN_PATH", facts.python.path))
     return BuildEnvironment(tuple(variables))
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-
-
 SCRIPT = r"""
 import sys
 from tfbuild import console, secrets

@@ -96,6 +96,7 @@ def test_python_and_c_api_agree(kept_run, deps_index):
     assert result["wheel_audit"]["external_libs"] == {}
     assert result["wheel_audit"]["glibc"] == "2.17"
     assert result["tensorflow"]["tf_version"] == "2.18.1"
+    assert result["tensorflow"]["c_api_version"] == "2.18.1"  # TF_Version() of the C library
     assert result["tensorflow"]["built_with_cuda"] is False
     model = result["model"]
     assert model["accuracy"] >= 0.9 and model["dataset"] == "synthetic"  # HOME has no ~/.keras
@@ -160,6 +161,29 @@ def test_libtensorflow_dir_and_a_wrong_input_name(tf_wheel, libtensorflow_dir, d
     assert "operations of type Placeholder in the graph: input" in proc.stderr
     assert "--input-op" in proc.stderr
     assert str(libtensorflow_dir) in proc.stdout  # linked against the given directory
+
+
+def test_a_c_library_of_another_tensorflow_fails_naming_both_versions(
+        tf_wheel, libtensorflow_dir, deps_index, tmp_path):
+    """A libtensorflow of another build runs the graph as well and would pass the comparison:
+    the smoke test compares TF_Version() with Python's tf.__version__. The other build is the
+    wheel's own library with its one TF_VERSION_STRING ("2.18.1", the constant TF_Version()
+    returns) changed in place to "2.17.9"."""
+    other = tmp_path / "libtensorflow-2.17.9"
+    other.mkdir()
+    data = (libtensorflow_dir / "libtensorflow.so.2").read_bytes()
+    assert data.count(b"2.18.1\x00") == 1
+    (other / "libtensorflow.so.2").write_bytes(data.replace(b"2.18.1\x00", b"2.17.9\x00"))
+    del data
+    (other / "libtensorflow_framework.so.2").symlink_to(
+        libtensorflow_dir / "libtensorflow_framework.so.2")
+    proc = smoke(deps_index, "--wheel", str(tf_wheel), "--libtensorflow", str(other), "--json",
+                 env=isolated_env(tmp_path / "home", tmp_path / "tmp"))
+    assert proc.returncode == 7, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert ("the C library is TensorFlow 2.17.9 but Python imported TensorFlow 2.18.1"
+            in proc.stderr), proc.stderr
+    assert str(other / "libtensorflow.so.2") in proc.stderr
+    assert "--libtensorflow" in proc.stderr  # the fix
 
 
 def test_dist_artifacts_run_the_built_libtensorflow(tf_wheel, libtensorflow_dir, tmp_path,

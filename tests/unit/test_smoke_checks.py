@@ -1,6 +1,8 @@
 from array import array
 from pathlib import Path
 
+import pytest
+
 from tfbuild.smoke import checks
 
 LOG = Path(__file__).resolve().parents[1] / "fixtures" / "tf_logs" / "gpu-libraries-missing.log"
@@ -90,3 +92,42 @@ def test_nvidia_pip_packages_are_found():
     assert checks.nvidia_distributions(installed) == {"nvidia-cuda-runtime-cu12": "12.5.82",
                                                       "nvidia-cudnn-cu12": "9.3.0.75"}
     assert checks.nvidia_distributions({"numpy": "2.0.2"}) == {}
+
+
+def test_the_c_librarys_version_is_read_from_the_programs_first_line():
+    from tfbuild.smoke.checks import c_tf_version
+
+    assert c_tf_version("TF_Version: 2.18.1\nrest\n") == "2.18.1"
+    assert c_tf_version("no version here\n") is None
+
+
+@pytest.mark.parametrize("c,python,problem", [
+    ("2.18.1", "2.18.1", None),
+    ("2.17.9", "2.18.1", "the C library is TensorFlow 2.17.9 but Python imported TensorFlow 2.18.1"),
+    ("2.17.9", "2.17.9", "the C library is TensorFlow 2.17.9, the profile builds TensorFlow 2.18.1"),
+    (None, "2.18.1", "did not print TF_Version()"),
+])
+def test_versions_must_agree_with_python_and_the_profile(c, python, problem):
+    from tfbuild.smoke.checks import version_disagreement
+
+    found = version_disagreement(c=c, python=python, profile="2.18.1")
+    assert (found is None) if problem is None else (problem in found)
+
+
+@pytest.mark.parametrize("line,fix_words", [
+    ("cudaGetDevice() failed. Status: CUDA driver version is insufficient for CUDA runtime "
+     "version", "gpu.driver"),
+    ("INTERNAL: Failed to load in-memory CUBIN: CUDA_ERROR_UNSUPPORTED_PTX_VERSION: the provided "
+     "PTX was compiled with an unsupported toolchain.", "cuda.compute_capabilities"),
+    ("ptxas fatal   : Unsupported .version 8.5; current version is '8.4'", "first on PATH"),
+    ("ImportError: libfoo.so: undefined symbol: _ZNSt3__122__libcpp_verbose_abortEPKcz",
+     "toolchain.clang_prefix"),
+    ("W gpu_backend_lib.cc:102] Can't find libdevice directory ${CUDA_DIR}/nvvm/libdevice",
+     "xla_gpu_cuda_data_dir"),
+])
+def test_a_failed_steps_output_is_diagnosed_with_its_fix(line, fix_words):
+    from tfbuild.smoke.task import _failed
+
+    error = _failed("import tensorflow failed (exit 1)", f"some output\n{line}\n")
+    assert "diagnosis:" in str(error) and fix_words in str(error)
+    assert fix_words in error.hint

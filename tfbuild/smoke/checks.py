@@ -185,3 +185,24 @@ def nvidia_distributions(installed: dict[str, str]) -> dict[str, str]:
     """NVIDIA's pip packages (name -> version) among a venv's distributions."""
     return {name: version for name, version in sorted(installed.items())
             if _NVIDIA_DIST.match(name)}
+
+
+_C_VERSION = re.compile(r"^TF_Version: (\S+)$", re.M)  # model_run.c's first line
+
+
+def c_tf_version(stdout: str) -> str | None:
+    """TF_Version() as the C program printed it."""
+    match = _C_VERSION.search(stdout)
+    return match.group(1) if match else None
+
+
+def version_disagreement(*, c: str | None, python: str | None, profile: str) -> str | None:
+    """What is wrong when the C library's TensorFlow, Python's and the profile's differ."""
+    if c is None:
+        return "the C program did not print TF_Version()"
+    if python is not None and c != python:
+        return (f"the C library is TensorFlow {c} but Python imported TensorFlow {python} "
+                f"(the profile builds {profile})")
+    if c != profile:
+        return f"the C library is TensorFlow {c}, the profile builds TensorFlow {profile}"
+    return None

@@ -21,15 +21,18 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from tfbuild import console, environment, pathcheck, paths, resources, secrets, sums, wheel_audit
+from tfbuild import (console, environment, pathcheck, paths, resources,
+                     secrets, sums, wheel_audit)
+from tfbuild.building.diagnose import diagnose
 from tfbuild.discovery import system
 from tfbuild.discovery.programs import which
-from tfbuild.wheel_check import audit_wheel
-from tfbuild.errors import ConfigError, SmokeTestFailed, TfbuildError, ToolMissingError
+from tfbuild.errors import (ConfigError, SmokeTestFailed, TfbuildError,
+                            ToolMissingError)
 from tfbuild.files import atomic_write
 from tfbuild.runner import Runner, tail
 from tfbuild.settings import ResolvedProfile, resolve
 from tfbuild.smoke import checks
+from tfbuild.wheel_check import audit_wheel
 
 RESOURCES = resources.package_dir() / "smoke" / "resources"
 MIN_ACCURACY = 0.90
@@ -72,8 +75,19 @@ class Report:
 
 
 # -- inputs --------------------------------------------------------------------------------------
+def test_python(profile: ResolvedProfile, recorded: dict[str, str]) -> str:
+    """The interpreter configure recorded (PYTHON_BIN_PATH of the run environment), else the
+    profile's toolchain.python; the shell's python3 only when neither exists, with a warning."""
+    python = recorded.get("PYTHON_BIN_PATH") or profile.settings.toolchain.python
+    if python:
+        return python
+    console.warn("no interpreter recorded by configure and no toolchain.python: using python3 "
+                 "from PATH; run `invoke configure` so the smoke test uses the build's Python")
+    return which("python3", os.environ) or "python3"
+
+
 def resolve_inputs(profile: ResolvedProfile, *, wheel: str | None, libtensorflow: str | None,
-                   cc: str | None, runner: Runner) -> SmokeInputs:
+                   cc: str | None, runner: Runner, python: str) -> SmokeInputs:
     settings = profile.settings
     dist = paths.expand(settings.build.dist_dir) / profile.name
     lib_dir = None
@@ -109,7 +123,10 @@ def resolve_inputs(profile: ResolvedProfile, *, wheel: str | None, libtensorflow
         sums.verify(dist, used)  # before anything installs or loads them
     if wheel:
         sums.verify_if_listed(wheel_path)
-    python = settings.toolchain.python or which("python3", os.environ) or "python3"
+    if not os.access(python, os.X_OK) and not which(python, os.environ):
+        raise ConfigError(f"the Python to test with, {python}, is not an executable",
+                          hint="run `invoke configure` again, or set toolchain.python to an "
+                          "interpreter")
     result = runner.run([python, "-c", TAGS_PROBE], check=False, quiet=True)
     supported = json.loads(result.stdout) if result.ok else []
     fits, why = checks.wheel_fits(wheel_path, supported)
@@ -156,9 +173,9 @@ def run_smoke_test(profile: ResolvedProfile, *, wheel: str | None = None,
                    keep: bool = False, source: str | None = None,
                    runner: Runner | None = None) -> dict:
     runner = runner or Runner(echo=True)
-    inputs = resolve_inputs(profile, wheel=wheel, libtensorflow=libtensorflow, cc=cc,
-                            runner=runner)
     env = _environment(profile, source)
+    inputs = resolve_inputs(profile, wheel=wheel, libtensorflow=libtensorflow, cc=cc,
+                            runner=runner, python=test_python(profile, env))
     console.step("smoke-test environment:")
     for name, value in env.items():
         console.plain(f"  {name}={value}")
@@ -303,8 +320,8 @@ def _describe(profile, python: str, env: dict, work: Path, runner: Runner) -> di
     result = runner.run([python, str(RESOURCES / "train_and_export.py"), "--workdir", str(work),
                          "--describe-only"], env=_script_env(env), check=False, timeout=600)
     if not result.ok:
-        raise SmokeTestFailed(f"import tensorflow failed (exit {result.returncode})\n"
-                              f"{tail(result.output)}")
+        raise _failed(f"import tensorflow failed (exit {result.returncode})\n"
+                      f"{tail(result.output)}", result.output)
     described = json.loads(result.stdout.strip().splitlines()[-1])
     loaded = [checks.Loaded(path, real) for path, real in described.pop("loaded", [])]
     described["libraries"] = [lib.real for lib in checks.tracked(loaded)]
@@ -320,13 +337,23 @@ def _describe(profile, python: str, env: dict, work: Path, runner: Runner) -> di
         machine_gpus = system.find_gpus(Runner(echo=False), os.environ).gpus
         if machine_gpus and not described["gpus"]:
             failed = checks.failed_gpu_libraries(result.stderr.splitlines())
-            raise SmokeTestFailed(
+            raise _failed(
                 f"this machine has {len(machine_gpus)} GPU(s) ({machine_gpus[0].name}) but "
                 "TensorFlow sees none; libraries that failed to load: "
-                + (", ".join(failed) or "none reported"),
+                + (", ".join(failed) or "none reported"), result.stderr,
                 hint="check LD_LIBRARY_PATH in the recorded environment (CUDA lib64, cuDNN "
                 "lib, CUPTI) and `invoke doctor`")
     return described
+
+
+def _failed(message: str, output: str, hint: str = "") -> SmokeTestFailed:
+    """A failed step, with what the known error signatures say of its output (the run-time
+    ones of tfbuild/data/signatures.toml: driver, PTX, ptxas, libdevice, libc++)."""
+    found = diagnose(output.splitlines())
+    for d in found:
+        message += (f"\ndiagnosis: {d.signature.cause}\n  fix: {d.signature.fix}\n"
+                    f"  (matched: {d.line.strip()[:200]})")
+    return SmokeTestFailed(message, hint=hint or (found[0].signature.fix if found else ""))
 
 
 def _check_cuda_versions(profile, loaded: list[checks.Loaded], log: list[str], who: str) -> None:
@@ -343,7 +370,8 @@ def _train(python: str, env: dict, work: Path, runner: Runner) -> dict:
     result = runner.run([python, str(RESOURCES / "train_and_export.py"), "--workdir", str(work)],
                         env=_script_env(env), check=False, timeout=3600)
     if not result.ok:
-        raise SmokeTestFailed(f"training failed (exit {result.returncode})\n{tail(result.output)}")
+        raise _failed(f"training failed (exit {result.returncode})\n{tail(result.output)}",
+                      result.output)
     trained = json.loads(result.stdout.strip().splitlines()[-1])
     if trained["accuracy"] < MIN_ACCURACY:
         raise SmokeTestFailed(f"accuracy {trained['accuracy']:.3f} is below {MIN_ACCURACY}",
@@ -404,11 +432,12 @@ def _run_c(profile, binary: Path, trained: dict, env: dict, work: Path, runner: 
     result = runner.run(argv, env=run_env, check=False, timeout=600)
     loaded = _c_loaded(maps)
     report.data.setdefault("libraries", {})["c"] = [lib.real for lib in checks.tracked(loaded)]
+    _check_tf_versions(profile, result.stdout, report, linked)
     if not result.ok:
-        raise SmokeTestFailed(f"the C program failed (exit {result.returncode})\n"
-                              f"{tail(result.stderr, 12)}",
-                              hint="check the operation names (--input-op/--output-op)"
-                              if result.returncode == 3 else "")
+        raise _failed(f"the C program failed (exit {result.returncode})\n"
+                      f"{tail(result.stderr, 12)}", result.output,
+                      hint="check the operation names (--input-op/--output-op)"
+                      if result.returncode == 3 else "")
     library = checks.c_api_library(loaded)
     if library is None or library.real != os.path.realpath(linked):
         found = library.real if library else "no libtensorflow"
@@ -424,6 +453,21 @@ def _run_c(profile, binary: Path, trained: dict, env: dict, work: Path, runner: 
                               f"{comparison.max_abs_diff:.3e} (allowed {checks.ATOL:g}), classes "
                               f"agree {comparison.argmax_agree}/{comparison.count}")
     return comparison
+
+
+def _check_tf_versions(profile, c_stdout: str, report: Report, linked: Path) -> None:
+    """TF_Version() of the C library, Python's tf.__version__ and the profile's version agree:
+    a libtensorflow of another build runs the graph too, and would pass the comparison."""
+    c_version = checks.c_tf_version(c_stdout)
+    python_version = report.data.get("tensorflow", {}).get("tf_version")
+    wanted = profile.settings.tensorflow.version
+    report.data.setdefault("tensorflow", {})["c_api_version"] = c_version
+    problem = checks.version_disagreement(c=c_version, python=python_version, profile=wanted)
+    if problem:
+        raise SmokeTestFailed(f"{problem} (C library: {linked})",
+                              hint="link the libtensorflow of the same build as the wheel: "
+                              "`invoke build` puts both in dist/<profile>/, or pass "
+                              "--libtensorflow DIR of that build")
 
 
 def _c_loaded(maps: Path) -> list[checks.Loaded]:
