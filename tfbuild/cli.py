@@ -390,6 +390,23 @@ ns.add_task(smoke_test, name="smoke-test")
 
 @task(
     help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
+          "python": "the interpreter to install into (default: the one configure recorded, "
+                    "else toolchain.python)",
+          "keep_nvidia": "install even when NVIDIA's pip packages (nvidia-*-cu12) are in that "
+                         "Python; TensorFlow would load their CUDA/cuDNN before the profile's"},
+    iterable=["set"],
+)
+def install(c, profile=None, source=None, set=None, python=None, keep_nvidia=False):
+    """Install the built wheel (checked against SHA256SUMS) into your Python, via pip."""
+    _call("tfbuild.install.task:install", _profile_flag(profile), python=python, source=source,
+          overrides=set or [], keep_nvidia=keep_nvidia)
+
+
+ns.add_task(install)
+
+
+@task(
+    help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
           "distdir": "store the archives here (by file name) and make `build --offline` pass "
                      "--distdir; default: Bazel's repository cache of build.output_user_root",
           "jobs": "parallel downloads (default 4)",

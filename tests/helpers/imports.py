@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", (r"tfbuild", r"errors", r"secrets", r"files", r"resources", r"console", r"runner",
               r"pathcheck", r"versions", r"sums", r"wheel_audit", r"pins", r"toml",
               r"capabilities", r"diskcache", r"downloads", r"downloads\.(archives|urls|fetch)",
-              r"patching", r"doctor", r"configure", r"building", r"container", r"smoke",
+              r"patching", r"doctor", r"configure", r"building", r"container", r"smoke", r"install",
               r"patching\.(literals|records|shim|spec|engine)",
               r"building\.(progress|fetchwatch|bazel_rc_files|lock|diagnose|account|account_files|"
               r"artifacts)", r"smoke\.checks", r"smoke\.resources\..*",
@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
               r"doctor\.checks", r"doctor\.cache_key_check", r"doctor\.cuda_compat", r"container\.plan", r"patching\.fixes")),
     ("steps", (r"building\.(pipmirror|source|manifest)", r"doctor\.report")),
     ("tasks", (r"building\.task", r"configure\.task", r"doctor\.task", r"container\.task",
-               r"smoke\.task",
+               r"smoke\.task", r"install\.task",
                r"patching\.task", r"downloads\.(prefetch|bazelisk)", r"space", r"docgen")),
     ("command line", (r"cli", r"__main__")),
 )

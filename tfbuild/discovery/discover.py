@@ -3,12 +3,13 @@ renderers are pure functions of Settings and Facts."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from tfbuild.discovery import (bazelisk_cache, cuda, disk, probecache, system, tlsnative,
-                               toolchain)
+from tfbuild.discovery import (bazelisk_cache, cuda, disk, probecache, system,
+                               tlsnative, toolchain)
 from tfbuild.discovery.facts import Facts
 from tfbuild.paths import action_path_dirs, cuda_shim_dir, expand
 from tfbuild.runner import Runner
@@ -32,6 +33,9 @@ def _discover(settings: Settings, *, source_dir: Path | None, runner: Runner | N
     clang = toolchain.find_clang(runner, explicit=tc.clang_path, prefix=tc.clang_prefix,
                                  major=tc.clang_major, env=env)
     python = toolchain.find_python(runner, tc.python, env, tc.python_version)
+    if settings.cuda.enabled and python.version:
+        python = dataclasses.replace(
+            python, nvidia_packages=toolchain.nvidia_packages(runner, python.path) or ())
     local_cuda, cuda_candidates = (cuda.find_cuda(runner, local_path=settings.cuda.local_cuda_path,
                                                   site_packages=python.site_packages, env=env)
                                    if settings.cuda.enabled else (None, ()))
@@ -74,7 +78,8 @@ def _discover(settings: Settings, *, source_dir: Path | None, runner: Runner | N
     facts["gpus"] = system.find_gpus(runner, env)
     facts["filesystems"] = disk.filesystems_fact(settings, source_dir)
     if network_probes:
-        from tfbuild.discovery import network  # requests: loaded only when probing the network
+        from tfbuild.discovery import \
+            network  # requests: loaded only when probing the network
 
         facts.update(network=network.probe_all(settings), network_checked=True)
     return Facts(**facts)

@@ -53,6 +53,9 @@ class Python:
     version: str | None = None
     executable: str | None = None  # its sys.executable (a pyenv shim resolves to the real one)
     site_packages: tuple[str, ...] = ()
+    # NVIDIA's pip packages in it (name, version), e.g. left by `pip install tensorflow[and-cuda]`:
+    # TensorFlow loads their CUDA/cuDNN before the profile's. Asked only for CUDA profiles.
+    nvidia_packages: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

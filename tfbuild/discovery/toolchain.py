@@ -7,6 +7,7 @@ import glob
 import json
 import os
 import re
+import shlex
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,8 +15,9 @@ from pathlib import Path
 from tfbuild import versions
 from tfbuild.discovery import bazelisk_cache
 from tfbuild.discovery.facts import Bazel, Clang, Python, Tool
+from tfbuild.discovery.programs import (probe, unique_by_target, version_key,
+                                        which, which_matching)
 from tfbuild.paths import SYSTEM_PATH, tool_bin_dir
-from tfbuild.discovery.programs import probe, unique_by_target, version_key, which, which_matching
 from tfbuild.runner import Runner
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -241,6 +243,30 @@ PYTHON_PROBE = (
     "import json, site, sys; print(json.dumps({'version': '%d.%d.%d' % sys.version_info[:3], "
     "'site': site.getsitepackages(), 'exe': sys.executable}))"
 )
+
+
+# What the interpreter's own metadata says is installed (importlib.metadata: pip's record),
+# NVIDIA's packages only. Never cached: a `pip install` changes it, not the interpreter's file.
+NVIDIA_PACKAGES_PROBE = (
+    "import importlib.metadata as m, json, re; print(json.dumps(sorted({"
+    "(d.metadata['Name'], d.version) for d in m.distributions() "
+    "if re.match(r'nvidia[-_]', d.metadata['Name'] or '', re.I)})))"
+)
+
+
+def nvidia_packages(runner: Runner, python: str) -> tuple[tuple[str, str], ...] | None:
+    """NVIDIA's pip distributions in `python` (name, version); None when it cannot be asked."""
+    ok, out = probe(runner, [python, "-c", NVIDIA_PACKAGES_PROBE])
+    try:
+        return tuple((str(n), str(v)) for n, v in json.loads(out.strip().splitlines()[-1])) \
+            if ok else None
+    except (ValueError, IndexError, TypeError):
+        return None
+
+
+def uninstall_line(python: str, packages) -> str:
+    """The exact command that removes them from that interpreter."""
+    return shlex.join([python, "-m", "pip", "uninstall", "-y", *(name for name, _ in packages)])
 
 
 def default_python(version: str = "") -> str | None:

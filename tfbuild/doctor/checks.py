@@ -13,8 +13,10 @@ from collections.abc import Iterable
 
 from tfbuild import capabilities, sizing, versions
 from tfbuild.discovery.facts import CudaToolkit, Facts
+from tfbuild.discovery.toolchain import uninstall_line
 from tfbuild.doctor import cache_key_check, cuda_compat
-from tfbuild.doctor.rows import FAIL, OK, SKIP, WARN, Check, CheckFn, Context  # noqa: F401
+from tfbuild.doctor.rows import (FAIL, OK, SKIP, WARN, Check,  # noqa: F401
+                                 CheckFn, Context)
 from tfbuild.settings.model import Settings
 
 
@@ -39,6 +41,14 @@ def check_python(ctx: Context) -> Iterable[Check]:
                     blocking=True)
     else:
         yield Check("python", OK, f"{py.path} ({py.version})", expected)
+    if ctx.cuda_on and py.nvidia_packages:
+        listed = ", ".join(f"{name} {version}" for name, version in py.nvidia_packages)
+        yield Check("python.nvidia_packages", WARN, f"{py.path} holds {listed}",
+                    f"no NVIDIA pip packages (TensorFlow would load their CUDA/cuDNN before the "
+                    f"profile's CUDA {ctx.settings.cuda.version} / cuDNN "
+                    f"{ctx.settings.cuda.cudnn_version})",
+                    f"remove them: {uninstall_line(py.path, py.nvidia_packages)} "
+                    "(`invoke install` refuses while they are there, unless --keep-nvidia)")
 
 
 def check_clang(ctx: Context) -> Iterable[Check]:

@@ -1,0 +1,1 @@
+"""`invoke install`: the built wheel into the user's own Python."""
