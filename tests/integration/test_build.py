@@ -59,7 +59,7 @@ def test_artifacts_hashes_and_manifest(tf_workspace):
     assert proc.returncode == 0, proc.stderr
     dist = ws["source"].parent / "dist" / "tfs"
     names = sorted(p.name for p in dist.iterdir())
-    assert names == ["SHA256SUMS", "libtensorflow.so.2", "libtensorflow.so.2.18.1",
+    assert names == ["SHA256SUMS", "include", "libtensorflow.so.2", "libtensorflow.so.2.18.1",
                      "libtensorflow_framework.so.2", "libtensorflow_framework.so.2.18.1",
                      "manifest.json", "tensorflow-2.18.1-py3-none-any.whl"]
     assert os.readlink(dist / "libtensorflow.so.2") == "libtensorflow.so.2.18.1"
@@ -92,7 +92,24 @@ def test_artifacts_hashes_and_manifest(tf_workspace):
     assert "//tensorflow/tools/pip_package:wheel" in argv
     assert "--repo_env=WHEEL_NAME=tensorflow" in argv
     assert manifest["bazel"]["environment"]["TF_ENABLE_ONEDNN_OPTS"] == "0"
-    assert {a["name"]: a["sha256"] for a in manifest["artifacts"] if a["sha256"]} == sums
+    assert {a["name"]: a["sha256"] for a in manifest["artifacts"] if a["sha256"]} == {
+        name: digest for name, digest in sums.items() if not name.startswith("include/")}
+    # the C API headers the wheel carries, as TF's libtensorflow archive lays them out: exactly
+    # what the compiler says c_api.h and eager/c_api.h include (not the wheel's C++ headers)
+    headers = ["include/tensorflow/c/c_api.h", "include/tensorflow/c/eager/c_api.h",
+               "include/tensorflow/c/tf_tstring.h", "include/tsl/platform/ctstring.h"]
+    assert manifest["c_headers"] == headers
+    assert sorted(n for n in sums if n.startswith("include/")) == headers
+    assert not (dist / "include" / "tensorflow" / "core").exists()
+    # README's compile and link line, from dist/ alone: a user's C program runs the C API
+    program = ws["source"].parent / "prog.c"
+    program.write_text('#include <stdio.h>\n#include "tensorflow/c/c_api.h"\n'
+                       'int main(void) { printf("%s\\n", TF_Version()); return 0; }\n')
+    binary = ws["source"].parent / "prog"
+    subprocess.run(["gcc", f"-I{dist / 'include'}", str(program), str(dist / "libtensorflow.so.2"),
+                    f"-Wl,-rpath,{dist}", "-o", str(binary)], check=True)
+    assert subprocess.run([str(binary)], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin"}).stdout == "2.18.1\n"
     assert manifest["run"]["durations"]["bazel_s"] > 0
     # auditwheel's verdict on the wheel, printed and kept (the fixture's .so needs only libc)
     wheel = manifest["wheel"]

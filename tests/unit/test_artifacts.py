@@ -100,3 +100,15 @@ def test_a_package_label_is_matched_as_events_print_it():
     assert artifacts._canonical("//tensorflow/c") == "//tensorflow/c:c"
     assert artifacts._canonical("@repo//:env.txt") == "@repo//:env.txt"
     assert artifacts._canonical("//tensorflow:libtensorflow.so") == "//tensorflow:libtensorflow.so"
+
+
+def test_the_headers_a_make_rule_names_under_the_include_root():
+    """`cc -MM` output: continuation lines, spaces escaped as "\\ ", files outside the root
+    (the translation unit itself, system headers) left out."""
+    from tfbuild.building.c_headers import included_by
+
+    rule = ("c_api_headers.o: /tmp/my\\ dir/c_api_headers.c \\\n"
+            " /tmp/my\\ dir/include/tensorflow/c/c_api.h \\\n"
+            "  /tmp/my\\ dir/include/tsl/platform/ctstring.h /usr/include/stdint.h\n")
+    assert included_by(rule, Path("/tmp/my dir/include")) == [
+        "tensorflow/c/c_api.h", "tsl/platform/ctstring.h"]

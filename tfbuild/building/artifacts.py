@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -85,9 +85,12 @@ def _canonical(label: str) -> str:
     return label
 
 
-def collect(outputs: Sequence[Path], dest: Path) -> list[Artifact]:
+def collect(outputs: Sequence[Path], dest: Path,
+            extra: Mapping[str, bytes] | None = None) -> list[Artifact]:
     """Copy the given outputs into dest (symlinks between them kept as symlinks), with
-    SHA256SUMS; the new directory is assembled aside and swapped in whole."""
+    SHA256SUMS; the new directory is assembled aside and swapped in whole. `extra` files
+    (relative path -> content, e.g. include/tensorflow/c/c_api.h) are written and listed in
+    SHA256SUMS too, but are not artifacts."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     names = {p.name for p in outputs}
@@ -104,6 +107,12 @@ def collect(outputs: Sequence[Path], dest: Path) -> list[Artifact]:
                 os.chmod(target, 0o755 if path.suffix != ".whl" else 0o644)
                 artifacts.append(Artifact(path.name, sha256_file(target), target.stat().st_size))
         sums = "".join(f"{a.sha256}  {a.name}\n" for a in artifacts if a.sha256)
+        for name, data in sorted((extra or {}).items()):
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            os.chmod(target, 0o644)
+            sums += f"{sha256_file(target)}  {name}\n"
         atomic_write(staging / "SHA256SUMS", sums)
         _swap(staging, dest)
     except BaseException:

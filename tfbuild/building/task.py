@@ -21,7 +21,7 @@ from tfbuild import cachekeys, console, paths, sizing, space, wheel_audit
 from tfbuild.building import account as account_mod
 from tfbuild.building import artifacts as artifacts_mod
 from tfbuild.building import manifest as manifest_mod
-from tfbuild.building import bazel_rc_files, pipmirror
+from tfbuild.building import bazel_rc_files, c_headers, pipmirror
 from tfbuild.building.account_files import RunFiles
 from tfbuild.building.command import BazelCommand, BuildRequest
 from tfbuild.building.diagnose import crash_lines, diagnose, error_tail
@@ -184,7 +184,9 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
                                                     tuple(settings.build.targets))
         console.note(f"    collecting the {len(outputs)} files the build events name "
                      f"(from {os.path.commonpath([str(p.parent) for p in outputs])})")
-        collected = artifacts_mod.collect(outputs, dist)
+        headers = _c_api_headers(outputs, cfg.facts, runner)
+        collected = artifacts_mod.collect(outputs, dist, extra={
+            f"include/{name}": data for name, data in headers.items()})
         durations["collect_s"] = time.monotonic() - t
         t = time.monotonic()
         audit = _audit_wheel(dist, collected, runner)
@@ -207,6 +209,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         )
         if audit is not None:
             manifest["wheel"] = audit.as_dict()
+        manifest["c_headers"] = sorted(f"include/{name}" for name in headers)
         manifest_path = dist / manifest_mod.MANIFEST
         manifest_mod.write(manifest_path, manifest)
     console.success(f"built {len(collected)} artifacts into {dist} "
@@ -229,6 +232,21 @@ def _account(run_files: RunFiles, summary: BuildSummary,
     for note in [*problems, *result.notes]:
         console.note(f"    note: {note}")
     return result, bep
+
+
+def _c_api_headers(outputs, facts, runner: Runner) -> dict[str, bytes]:
+    """The C API headers the built wheel carries, for dist/<profile>/include/ (c_headers)."""
+    wheel = next((p for p in outputs if p.suffix == ".whl"), None)
+    if wheel is None:
+        return {}
+    cc = facts.clang.path or facts.gcc.path or "cc"
+    headers, note = c_headers.c_api_headers(wheel, cc, runner)
+    if headers:
+        console.note(f"    C API headers: {len(headers)} into include/ (what {cc} -MM says "
+                     "tensorflow/c/c_api.h needs)")
+    else:
+        console.warn(f"no C API headers for dist/: {note}")
+    return headers
 
 
 def _audit_wheel(dist: Path, collected, runner: Runner):
