@@ -522,6 +522,11 @@ http_archive(
     assert fetching, proc.stdout
     assert all(re.match(r"^(loading|analyzing)\b.*; fetching @slow_dep \(\d+\.\d (KiB|MiB)\)",
                         line) for line in fetching), fetching
+    # the manifest names the host that served it (no mirror in this profile: the origin)
+    manifest = json.loads((ws["source"].parent / "dist" / "tfs" / "manifest.json").read_text())
+    assert {"url": f"{server.url}/dep.tar.gz", "served_by": "origin", "success": True,
+            "repository": "slow_dep",
+            "sha256": hashlib.sha256(archive).hexdigest()} in manifest["downloads"]
 
 
 def test_build_clones_a_missing_tree(tf_workspace):

@@ -695,6 +695,19 @@ def test_every_download_host_through_its_mirror_origins_see_no_request(tf_worksp
         got = {path for _, path, _ in server.requests}
         assert {"/gh/example/tool/releases/download/v1/tool-1.tar.gz",
                 f"/pypi-files/packages/ab/cd/{WHEEL}", f"/mirror/{other}/d/archive/d-1.tar.gz"} <= got
+        # Issue 31 item 5: the manifest says, from Bazel's build events, which host served each
+        # download, and which archive (and sha256, from Bazel's record) it was
+        manifest = json.loads((ws["source"].parent / "dist" / "mirrored" / "manifest.json")
+                              .read_text())
+        rows = {r["url"]: r for r in manifest["downloads"]}
+        for path, name in (("/gh/example/tool/releases/download/v1/tool-1.tar.gz", "a"),
+                           (f"/pypi-files/packages/ab/cd/{WHEEL}", "b"),
+                           (f"/mirror/{other}/d/archive/d-1.tar.gz", "d")):
+            row = rows[f"{server.url}{path}"]
+            assert (row["served_by"], row["success"], row["sha256"]) == ("mirror", True,
+                                                                         sha(data[name])), row
+            assert row["repository"]
+        assert "from a mirror (manifest.json: downloads)" in mirrored.stdout
     finally:
         for origin in origins.values():
             origin.stop()

@@ -366,3 +366,17 @@ def test_the_outputs_directory_comes_from_the_targets_configuration():
 ])
 def test_no_outputs_directory_when_the_events_do_not_say_one(events):
     assert acc.read_bep(bep(STARTED, *events, FINISHED)).bazel_bin is None
+
+
+def test_fetch_events_are_read_in_order():
+    """Bazel 4.2.3 writes one `fetch` event per download (seen in this suite's build events:
+    {"id":{"fetch":{"url":...}},"fetch":{"success":true}}); a progress event that only names a
+    fetch as a child is not one."""
+    from tfbuild.building.account import read_bep
+
+    lines = [
+        '{"id":{"progress":{"opaqueCount":2}},"children":[{"fetch":{"url":"http://m/a.tgz"}}]}',
+        '{"id":{"fetch":{"url":"http://m/a.tgz"}},"fetch":{}}',
+        '{"id":{"fetch":{"url":"http://o/a.tgz"}},"fetch":{"success":true}}',
+    ]
+    assert read_bep(lines).fetches == (("http://m/a.tgz", False), ("http://o/a.tgz", True))

@@ -203,3 +203,36 @@ def test_copy_verified_lands_only_a_matching_copy(tmp_path):
     assert store_mod.verified(tmp_path / "a.tgz", good)
     assert not store_mod.verified(tmp_path / "a.tgz", A)
     assert not store_mod.verified(tmp_path, good)
+
+
+def test_each_download_is_told_as_mirror_or_origin_with_its_archive():
+    """Build events' fetch URLs joined with Bazel's record (repository, sha256) and the
+    profile's mirrors: a host mirror, mirrors.tf_mirror, TF's own mirror and an origin."""
+    from tfbuild.downloads.resolved import Fetched
+    from tfbuild.downloads.served import downloads
+    from tfbuild.settings import resolve
+
+    settings = resolve("cpu", env={}, overrides=[
+        "mirrors.tf_mirror=https://mirrors.example.cn/tf",
+        'mirrors.host_mirrors={"files.pythonhosted.org" = "https://mirrors.example.cn/pypi"}',
+    ]).settings
+    record = {
+        "llvm-raw": Fetched("llvm-raw", "_tf_http_archive", (
+            "https://storage.googleapis.com/mirror.tensorflow.org/github.com/llvm/x.tar.gz",
+            "https://github.com/llvm/x.tar.gz"), A),
+        "numpy": Fetched("numpy", "http_file", (
+            "https://files.pythonhosted.org/packages/ab/numpy.whl",), B),
+        "absl": Fetched("absl", "http_archive", ("https://github.com/abseil/a.zip",), A),
+    }
+    rows = downloads([
+        ("https://mirrors.example.cn/tf/github.com/llvm/x.tar.gz", True),
+        ("https://mirrors.example.cn/pypi/packages/ab/numpy.whl", True),
+        ("https://mirrors.example.cn/tf/github.com/abseil/a.zip", False),
+        ("https://github.com/abseil/a.zip", True),
+        ("https://storage.googleapis.com/mirror.tensorflow.org/github.com/llvm/x.tar.gz", True),
+        ("https://unknown.example.org/z.tgz", True),
+    ], record, settings)
+    assert [(r["served_by"], r["success"], r["repository"], r["sha256"]) for r in rows] == [
+        ("mirror", True, "llvm-raw", A), ("mirror", True, "numpy", B),
+        ("mirror", False, "absl", A), ("origin", True, "absl", A),
+        ("mirror", True, "llvm-raw", A), ("origin", True, None, None)]

@@ -64,6 +64,8 @@ class BepFacts:
     # Each top-level target's default outputs as Bazel names them (targetCompleted's output
     # groups, resolved through namedSetOfFiles): (label, succeeded, file URIs), in event order.
     target_outputs: tuple[tuple[str, bool, tuple[str, ...]], ...] = ()
+    # Every download, as Bazel's `fetch` events name it: (URL, succeeded), in event order.
+    fetches: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ def read_bep(lines: Iterable[str]) -> BepFacts:
     exec_root, bindirs, target_configs = None, {}, set()
     named_sets: dict[str, tuple[list[str], list[str]]] = {}
     completed: list[tuple[str, bool, list[str], list[str]]] = []
+    fetches: list[tuple[str, bool]] = []
     for line in lines:
         line = line.strip()
         if not line:
@@ -174,6 +177,11 @@ def read_bep(lines: Iterable[str]) -> BepFacts:
                                    if isinstance(f, dict)],
                                   [str(c.get("id")) for c in named.get("fileSets", [])
                                    if isinstance(c, dict)])
+        if isinstance(event.get("id"), dict) and isinstance(event["id"].get("fetch"), dict) \
+                and "fetch" in event:
+            url = event["id"]["fetch"].get("url")
+            if isinstance(url, str):
+                fetches.append((url, bool((event["fetch"] or {}).get("success"))))
         if isinstance(event.get("id"), dict) and "targetCompleted" in event["id"]:
             target = event["id"]["targetCompleted"]
             config = target.get("configuration") or {}
@@ -193,6 +201,7 @@ def read_bep(lines: Iterable[str]) -> BepFacts:
     facts["target_outputs"] = tuple(
         (label, ok, tuple(_local(ref, exec_root) for ref in (_files(sets, named_sets) or important)))
         for label, ok, sets, important in completed)
+    facts["fetches"] = tuple(fetches)
     return BepFacts(**facts)
 
 

@@ -20,8 +20,9 @@ from pathlib import Path
 from tfbuild import cachekeys, console, paths, sizing, space, wheel_audit
 from tfbuild.building import account as account_mod
 from tfbuild.building import artifacts as artifacts_mod
+from tfbuild.building import bazel_rc_files, c_headers
 from tfbuild.building import manifest as manifest_mod
-from tfbuild.building import bazel_rc_files, c_headers, pipmirror
+from tfbuild.building import pipmirror
 from tfbuild.building.account_files import RunFiles
 from tfbuild.building.command import BazelCommand, BuildRequest
 from tfbuild.building.diagnose import crash_lines, diagnose, error_tail
@@ -31,8 +32,7 @@ from tfbuild.building.plan import make_plan
 from tfbuild.building.progress import BuildSummary, LogPipeline, PlainProgress
 from tfbuild.building.source import clone
 from tfbuild.configure.task import refuse_if_blocked, run_configure
-from tfbuild.wheel_check import audit_wheel
-from tfbuild.downloads import resolved
+from tfbuild.downloads import resolved, served
 from tfbuild.downloads.offline import missing_for_offline
 from tfbuild.errors import BuildFailed, Interrupted, PreconditionError
 from tfbuild.files import sha256_file
@@ -40,6 +40,7 @@ from tfbuild.patching import fixes, records
 from tfbuild.pathcheck import readable_dir, writable_dir
 from tfbuild.runner import Runner, quote
 from tfbuild.settings import ResolvedProfile, resolve
+from tfbuild.wheel_check import audit_wheel
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         if audit is not None:
             manifest["wheel"] = audit.as_dict()
         manifest["c_headers"] = sorted(f"include/{name}" for name in headers)
+        manifest["downloads"] = _downloads(bep, state, output_base, settings)
         manifest_path = dist / manifest_mod.MANIFEST
         manifest_mod.write(manifest_path, manifest)
     console.success(f"built {len(collected)} artifacts into {dist} "
@@ -232,6 +234,19 @@ def _account(run_files: RunFiles, summary: BuildSummary,
     for note in [*problems, *result.notes]:
         console.note(f"    note: {note}")
     return result, bep
+
+
+def _downloads(bep, state: Path, output_base: Path, settings) -> list[dict]:
+    """This build's downloads (build events) with the host that served each and the archive's
+    sha256 (Bazel's record of what it fetched): downloads.served."""
+    if bep is None or not bep.fetches:
+        return []
+    record = resolved.load(state, output_base)
+    rows = served.downloads(bep.fetches, record.repositories if record else {}, settings)
+    mirrored = sum(1 for r in rows if r["served_by"] == "mirror" and r["success"])
+    console.note(f"    downloads: {sum(1 for r in rows if r['success'])} fetched, {mirrored} from "
+                 "a mirror (manifest.json: downloads)")
+    return rows
 
 
 def _c_api_headers(outputs, facts, runner: Runner) -> dict[str, bytes]:
