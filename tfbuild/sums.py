@@ -36,7 +36,8 @@ def read(directory: Path) -> dict[str, str]:
     sums: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         match = _LINE.match(line)
-        if not match or "/" in match.group(2) or match.group(2) in (".", ".."):
+        parts = match.group(2).split("/") if match else []
+        if not match or any(part in ("", ".", "..") for part in parts):  # below the directory
             raise PreconditionError(f"{path}:{number}: not a `<sha256>  <file name>` line",
                                     hint="rebuild the artifacts with `invoke build`")
         name, digest = match.group(2), match.group(1)

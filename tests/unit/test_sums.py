@@ -66,3 +66,19 @@ def test_manifest_diff_of_a_directory_checks_its_artifacts_first(tmp_path):
 def test_a_wheel_given_by_hand_without_sums_is_not_checked(tmp_path):
     (tmp_path / WHEEL).write_bytes(b"x")
     assert sums.verify_if_listed(tmp_path / WHEEL) is False
+
+
+@pytest.mark.parametrize("name,ok", [("include/tensorflow/c/c_api.h", True),
+                                     ("../outside", False), ("/etc/passwd", False),
+                                     ("include//x.h", False), ("a/./b", False)])
+def test_listed_files_may_sit_below_the_directory_never_outside(tmp_path, name, ok):
+    """dist/<profile>/include/... is listed by relative path; nothing may point out of it."""
+    from tfbuild.errors import PreconditionError
+    from tfbuild.sums import read
+
+    (tmp_path / "SHA256SUMS").write_text(f"{'a' * 64}  {name}\n")
+    if ok:
+        assert read(tmp_path) == {name: "a" * 64}
+    else:
+        with pytest.raises(PreconditionError, match="not a"):
+            read(tmp_path)
