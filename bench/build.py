@@ -9,12 +9,17 @@
    shell with another PATH, LD_LIBRARY_PATH, PYTHONPATH and TMPDIR (goal 0), and the remote
    cache hit rate of a second Unix user with its own HOME, checkout, output root, state dir,
    venv and PATH (goal 100%).
+1c. Remote execution: a clean build of the same workspace with every action on Bazel's own
+   REAPI remote worker on loopback (tests/helpers/remote_worker.py) against a clean local build,
+   each from an empty output root (and, for remote, an empty worker CAS): on one machine the
+   remote path only adds overhead (staging inputs through the CAS, gRPC, the worker's own
+   process); the figure says how much, per action.
 2. The log pipeline (tfbuild.building.progress.LogPipeline) in lines per second on a large
    synthetic Bazel log, in-process and end to end through the runner reading `cat`'s pipe,
    against a bare read-and-write loop and against `cat` alone. It must keep up with any Bazel
    output: at least 500k lines/s.
 
-    .venv/bin/python bench/build.py [--lines 2000000] [--repeat 5] [--only-noop]
+    .venv/bin/python bench/build.py [--lines 2000000] [--repeat 5] [--only-noop | --only-remote]
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import INVOKE, ROOT, report, time_command  # noqa: E402
 
-from tests.helpers.profiles import local_bazel_profile, team_profile  # noqa: E402
+from tests.helpers.profiles import (local_bazel_profile,  # noqa: E402
+                                    team_profile)
 from tfbuild.building.progress import LogPipeline  # noqa: E402
 from tfbuild.runner import Runner  # noqa: E402
 
@@ -203,19 +209,67 @@ def _with_account_files(argv: list[str], work: Path) -> list[str]:
             f"--profile={work / 'bench.profile.json.gz'}", *argv[at:]]
 
 
+def remote_vs_local(repeat: int) -> None:
+    from tests.helpers.remote_worker import RemoteWorker
+
+    work = Path(tempfile.mkdtemp(prefix="tfbuild-bench-remote-"))
+    local_times, remote_times, actions = [], [], 0
+    try:
+        for run in range(repeat):
+            for kind in ("local", "remote"):
+                base = work / f"{kind}-{run}"
+                ws = base / "tensorflow"
+                shutil.copytree(FIXTURE, ws, symlinks=True)
+                worker = RemoteWorker(base / "worker").start() if kind == "remote" else None
+                extra = f'[remote]\nexecutor = "{worker.url}"\n' if worker else ""
+                profile = local_bazel_profile(base / "p.toml", output_root=base / "root",
+                                              dist=base / "dist", extra=extra)
+                env = {**os.environ, "TFBUILD_STATE_DIR": str(base / "state"), "TFBUILD_COLOR": "0"}
+                env.pop("PYTHONDONTWRITEBYTECODE", None)
+                argv = [*INVOKE, "build", "--profile", profile, "--source", str(ws)]
+                try:
+                    start = time.perf_counter()
+                    subprocess.run(argv, env=env, check=True, capture_output=True)
+                    (remote_times if worker else local_times).append(time.perf_counter() - start)
+                    if worker:
+                        import json
+
+                        actions = json.loads((base / "dist" / "p" / "manifest.json").read_text())[
+                            "run"]["account"]["actions"]["executed_remotely"]
+                finally:
+                    subprocess.run(["/usr/bin/bazel-4", f"--output_user_root={base / 'root'}",
+                                    "shutdown"], cwd=ws, capture_output=True)
+                    if worker:
+                        worker.stop()
+        report("clean build, every action remote", remote_times, "clean build, local",
+               local_times)
+        import statistics
+
+        added = statistics.median(remote_times) - statistics.median(local_times)
+        print(f"{'  remote overhead per action':<40} {added / max(actions, 1) * 1000:8.1f} ms   "
+              f"({actions} actions ran on the worker)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=2_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-bazel", action="store_true")
     parser.add_argument("--only-noop", action="store_true", help="figure 1 only")
+    parser.add_argument("--only-remote", action="store_true", help="figure 1c only")
     args = parser.parse_args()
     if args.only_noop:
         noop_build(args.repeat)
         return
+    if args.only_remote:
+        remote_vs_local(args.repeat)
+        return
     if not args.skip_bazel:
         noop_build(args.repeat)
         team_cache()
+        remote_vs_local(max(1, args.repeat // 2))
     with tempfile.TemporaryDirectory() as tmp:
         log_file = Path(tmp) / "bazel.log"
         synthetic_log(log_file, args.lines)

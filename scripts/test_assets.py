@@ -9,6 +9,10 @@
   libtensorflow_cc.so.2, headers under tensorflow/include).
 - tf-deps/: the wheels tensorflow-cpu 2.18.1 depends on, which the smoke tests serve as a pip
   index on loopback (so a smoke test installs nothing from the network).
+- remote-worker/worker.jar: Bazel's own REAPI remote worker (src/tools/remote: Execution, CAS,
+  ActionCache, ByteStream, Capabilities in one process), compiled from Debian's
+  bazel-bootstrap-source (4.2.3) against Bazel's own A-server.jar, changed to listen on
+  127.0.0.1 only (upstream binds every address). Recipe: ../shared/tf-2.18-facts.md.
 """
 
 from __future__ import annotations
@@ -89,6 +93,37 @@ def bazelisk(runner: Runner) -> None:
         shutil.move(str(Path(tmp) / "package" / "bazelisk-linux_amd64"), target)
 
 
+WORKER_SOURCE = "usr/src/bazel-bootstrap/src/tools/remote/src/main/java"
+BAZEL_SERVER_JAR = "/usr/share/bazel/A-server.jar"  # Debian's bazel-bootstrap: gRPC, REAPI stubs
+
+
+def remote_worker(runner: Runner) -> None:
+    target = ASSETS / "remote-worker" / "worker.jar"
+    if target.exists():
+        return
+    with tempfile.TemporaryDirectory(dir=ASSETS) as tmp:
+        work = Path(tmp)
+        runner.run(["apt-get", "download", "bazel-bootstrap-source"], cwd=work)
+        deb = next(work.glob("bazel-bootstrap-source_*.deb"))
+        runner.run(["dpkg-deb", "-x", str(deb), str(work / "src")])
+        sources = work / "src" / WORKER_SOURCE
+        main = sources / "com/google/devtools/build/remote/worker/RemoteWorker.java"
+        text = main.read_text()
+        bound = "NettyServerBuilder.forPort(workerOptions.listenPort)"
+        if bound not in text:
+            raise SystemExit(f"{main}: {bound} not found; the loopback change needs updating")
+        main.write_text(text.replace(bound, "NettyServerBuilder.forAddress(new java.net."
+                                     "InetSocketAddress(\"127.0.0.1\", workerOptions.listenPort))"))
+        classes = work / "classes"
+        classes.mkdir()
+        java_files = sorted(str(p) for p in sources.rglob("*.java"))
+        runner.run(["javac", "-nowarn", "-d", str(classes), "-cp", BAZEL_SERVER_JAR,
+                    *java_files], timeout=600)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        runner.run(["jar", "cf", str(work / "worker.jar"), "-C", str(classes), "."])
+        shutil.move(str(work / "worker.jar"), target)
+
+
 def main() -> None:
     ASSETS.mkdir(parents=True, exist_ok=True)
     runner = Runner(echo=True)
@@ -96,6 +131,7 @@ def main() -> None:
     tf_wheel(runner)
     tf_deps(runner)
     bazelisk(runner)
+    remote_worker(runner)
 
 
 if __name__ == "__main__":

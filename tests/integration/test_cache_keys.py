@@ -21,8 +21,8 @@ from tests.helpers.buildgrid import BuildGrid
 from tests.helpers.cli import invoke
 from tests.helpers.nginx import Nginx
 from tests.helpers.profiles import team_profile
+from tests.helpers.remote_worker import RemoteWorker
 from tests.integration.conftest import FIXTURE_WORKSPACE
-
 
 
 def _build(source: Path, profile: Path, env: dict, *extra: str) -> subprocess.CompletedProcess:
@@ -75,13 +75,17 @@ def test_rebuild_from_another_shell_executes_nothing_and_keeps_the_analysis_cach
 
 
 @pytest.mark.skipif(not users.AVAILABLE, reason=users.WHY_NOT)
-@pytest.mark.parametrize("protocol", ["http", "grpc"])
+@pytest.mark.parametrize("protocol", ["http", "grpc", "executor"])
 def test_second_user_gets_only_remote_cache_hits(tmp_path, protocol):
-    server = Nginx(tmp_path / "nginx") if protocol == "http" else BuildGrid(tmp_path / "bgd")
+    """nginx (HTTP), BuildGrid (gRPC cache), and Bazel's remote worker as the executor: the
+    first user's actions run there, the second user's build is all cache hits."""
+    server = {"http": lambda: Nginx(tmp_path / "nginx"), "grpc": lambda: BuildGrid(tmp_path / "bgd"),
+              "executor": lambda: RemoteWorker(tmp_path / "worker")}[protocol]()
     server.start()
     # The second user cannot enter pytest's 0700 temp dir: its files live in one of their own.
     base = Path(tempfile.mkdtemp(prefix="tfbuild-user2-", dir="/tmp"))
-    profile_text = team_profile(server.url)
+    profile_text = (team_profile(server.url) if protocol != "executor" else
+                    team_profile() + f'[remote]\nexecutor = "{server.url}"\n')
     try:
         first_src = tmp_path / "ann-checkout" / "tensorflow"
         shutil.copytree(FIXTURE_WORKSPACE, first_src, symlinks=True)
@@ -90,6 +94,8 @@ def test_second_user_gets_only_remote_cache_hits(tmp_path, protocol):
         _build(first_src, tmp_path / "team.toml", ann)
         first = _process_kinds(Path(ann["TFBUILD_BUILD_DIST_DIR"]) / "team")
         assert set(first) - {"internal", "remote cache hit"}, first  # real work was done
+        if protocol == "executor":
+            assert set(first) == {"internal", "remote"}, first  # all of it on the worker
         assert server.stored_objects() > 0
 
         bob = users.shell(base, "bob")

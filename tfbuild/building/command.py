@@ -114,7 +114,7 @@ def remote_options(settings: Settings, request: BuildRequest,
         opts.append("--config=tf_public_cache")
     if remote.executor:
         _refuse_host_paths(settings)
-        opts.append(EXECUTOR_STRATEGY)
+        opts += executor_options(settings)
     secrets: list[str] = []
     if remote.header_env:
         value = env.get(remote.header_env, "")
@@ -152,6 +152,22 @@ def tls_options(settings: Settings) -> list[str]:
 # executor is (blog.bazel.build/2019/06/19/list-strategy.html): remote first, local for actions
 # tagged no-remote. A --bazel-opt=--spawn_strategy=... comes later and wins.
 EXECUTOR_STRATEGY = "--spawn_strategy=remote,worker,sandboxed,local"
+REMOTE_JOBS = 50  # remote.jobs = 0: actions in flight with an executor (local: --local_cpu_resources)
+
+
+def executor_options(settings: Settings) -> list[str]:
+    """With remote.executor: remote first, the platform the workers must offer, many actions in
+    flight, only the top-level outputs downloaded when asked (dist/ takes them from the build
+    events), and local fallback only when asked."""
+    remote = settings.remote
+    opts = [EXECUTOR_STRATEGY, f"--jobs={remote.jobs or REMOTE_JOBS}"]
+    if remote.download_outputs == "toplevel":
+        opts.append("--remote_download_toplevel")
+    opts += [f"--remote_default_exec_properties={k}={v}"
+             for k, v in sorted(remote.exec_properties.items())]
+    if remote.local_fallback:
+        opts.append("--remote_local_fallback")
+    return opts
 
 
 def _refuse_other_caches(settings: Settings, cache: str | None) -> None:

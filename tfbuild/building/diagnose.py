@@ -47,6 +47,18 @@ def diagnose(lines: Iterable[str]) -> list[Diagnosis]:
     return list(found.values())
 
 
+_CANNOT_RUN = re.compile(r'(?:ExecutionStatusException: \w+|Remote Execution Failure:.*): '
+                         r'Cannot run program "([^"]+)"')
+
+
+def missing_on_worker(lines: Iterable[str]) -> str | None:
+    """The program a remote worker could not run (Bazel's remote execution failure)."""
+    for line in lines:
+        if match := _CANNOT_RUN.search(line):
+            return match.group(1)
+    return None
+
+
 def error_tail(lines: list[str], count: int = 40) -> list[str]:
     """The lines around the first error, else the last lines."""
     for index, line in enumerate(lines):

@@ -47,9 +47,12 @@ def preflight(settings: Settings, request: BuildRequest, env: Mapping[str, str],
             continue
         reach = net.connect(ep, files, timeout=timeout)
         if reach.status == net.UNREACHABLE:
+            what, off = (("executor", "remote.executor = \"\" builds locally")
+                         if key == "remote.executor" else
+                         ("cache", "remote.cache = \"\" builds without it"))
             raise PreconditionError(
                 f"{key} = {url}: the server does not answer ({reach.detail})",
-                hint=f"start the cache or fix {key} (remote.cache = \"\" builds without it)")
+                hint=f"start the {what} or fix {key} ({off})")
         if reach.status == net.TLS_VERIFY:
             source = f"remote.tls_ca = {settings.remote.tls_ca!r}" if files.ca else \
                 "the system's CAs (remote.tls_ca is empty)"

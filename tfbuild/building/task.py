@@ -24,8 +24,10 @@ from tfbuild.building import bazel_rc_files, c_headers
 from tfbuild.building import manifest as manifest_mod
 from tfbuild.building import pipmirror
 from tfbuild.building.account_files import RunFiles
-from tfbuild.building.command import BazelCommand, BuildRequest
-from tfbuild.building.diagnose import crash_lines, diagnose, error_tail
+from tfbuild.building.command import (BazelCommand, BuildRequest,
+                                      host_toolchain_paths)
+from tfbuild.building.diagnose import (crash_lines, diagnose, error_tail,
+                                       missing_on_worker)
 from tfbuild.building.fetchwatch import FetchState, FetchWatch
 from tfbuild.building.lock import build_lock
 from tfbuild.building.plan import make_plan
@@ -177,7 +179,9 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
         durations["bazel_s"] = time.monotonic() - t
         account, bep = _account(run_files, summary, cmd)
         if not summary.succeeded:
-            raise _failure(log_path, pipeline, output_base)
+            raise _failure(log_path, pipeline, output_base,
+                           worker_hint=_worker_hint(settings, cfg.facts) if settings.remote.executor
+                           else None)
 
         t = time.monotonic()
         dist = paths.expand(settings.build.dist_dir) / profile.name
@@ -385,11 +389,32 @@ def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,
     return pipeline
 
 
-def _failure(log_path: Path, pipeline: LogPipeline, output_base: Path | None = None) -> BuildFailed:
+def _worker_hint(settings, facts):
+    """For a program a remote worker lacks: the profile key that put it in the actions."""
+    def hint(program: str) -> str:
+        key = next((k for k, v in host_toolchain_paths(settings)
+                    if program.startswith(v.rstrip("/") + "/")), None)
+        clang = facts.clang.bazel_path or facts.clang.path
+        if key is None and clang and os.path.dirname(program) == os.path.dirname(clang):
+            key = "toolchain.clang_path" + ("" if settings.toolchain.clang_path else
+                                            " (configure found that compiler for "
+                                            f"toolchain.clang_major = {settings.toolchain.clang_major})")
+        return (f"a remote worker cannot run {program}: the workers do not have that path\n"
+                f"  fix: give every worker {program} (their image: remote.exec_properties), set "
+                f"remote.local_fallback = true to run such actions here"
+                + (f", or change {key}" if key else ""))
+    return hint
+
+
+def _failure(log_path: Path, pipeline: LogPipeline, output_base: Path | None = None,
+             worker_hint=None) -> BuildFailed:
     # no ERROR line: Bazel's server crashed and left the reason in java.log only
     crash = crash_lines(output_base) if output_base and not pipeline.summary.error_lines else []
     found = diagnose([*pipeline.diagnosis_lines(), *crash])
     lines = []
+    program = missing_on_worker(pipeline.diagnosis_lines()) if worker_hint else None
+    if program:
+        lines.append(worker_hint(program))
     for d in found:
         lines.append(f"diagnosis: {d.signature.cause}\n  fix: {d.signature.fix}\n"
                      f"  (matched: {d.line.strip()[:200]})")

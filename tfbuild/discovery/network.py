@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import requests
 
+from tfbuild.discovery import reapi
 from tfbuild.discovery import remote_probe as remote
 from tfbuild.downloads.fetch import describe
 from tfbuild.downloads.urls import DEFAULT_MIRROR
@@ -89,12 +90,42 @@ def probe_remote_cache(settings: Settings, *, timeout: float = TIMEOUT) -> tuple
     return ("slow" if elapsed > SLOW else "ok"), elapsed, f"HTTP {response.status_code}"
 
 
+NO_EXECUTION = "no-execution"  # the executor answers but does not execute
+
+
+def probe_executor(settings: Settings, *, timeout: float = TIMEOUT) -> tuple[str, float, str]:
+    """remote.executor: the server's own capabilities (discovery.reapi), asked as Bazel asks
+    them when a build starts."""
+    url = settings.remote.executor
+    try:
+        files = remote.tls_files(settings)
+    except ConfigError as exc:
+        return "config", 0.0, exc.message
+    ep = remote.endpoint(url)
+    if ep is None:
+        return "config", 0.0, f"{url!r} has no host and port to reach"
+    start = time.monotonic()
+    caps, why = reapi.get_capabilities(ep, files, instance_name=settings.remote.instance_name,
+                                       timeout=timeout)
+    elapsed = time.monotonic() - start
+    if caps is None:
+        return "unreachable", elapsed, why
+    detail = (f"execution {'enabled' if caps.exec_enabled else 'not enabled'}, digest "
+              f"{caps.exec_digest}, CAS {'/'.join(caps.cache_digests) or '?'}, action cache "
+              f"{'writable' if caps.action_cache_update else 'read-only'}, REAPI "
+              f"{caps.low_api}-{caps.high_api}")
+    return ("ok" if caps.exec_enabled else NO_EXECUTION), elapsed, detail
+
+
 def probe_all(settings: Settings, *, timeout: float = TIMEOUT) -> tuple[Probe, ...]:
     items = targets(settings)
     jobs = [lambda url=url: probe(url, timeout=timeout) for _, _, url in items]
     if settings.remote.cache and not settings.remote.cache.startswith("unix:"):
         items.append(("remote.cache", "remote cache", settings.remote.cache))
         jobs.append(lambda: probe_remote_cache(settings, timeout=timeout))
+    if settings.remote.executor and not settings.remote.executor.startswith("unix:"):
+        items.append(("remote.executor", "remote executor", settings.remote.executor))
+        jobs.append(lambda: probe_executor(settings, timeout=timeout))
     with ThreadPoolExecutor(max_workers=max(1, len(items))) as pool:
         results = list(pool.map(lambda job: job(), jobs))
     return tuple(Probe(key, label, url, status, round(seconds, 2), detail)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 
 from tfbuild import capabilities, sizing, versions
+from tfbuild.building.command import host_toolchain_paths
 from tfbuild.discovery.facts import CudaToolkit, Facts
 from tfbuild.discovery.toolchain import uninstall_line
 from tfbuild.doctor import cache_key_check, cuda_compat
@@ -496,6 +497,9 @@ def check_network(ctx: Context) -> Iterable[Check]:
         if probe.key == "remote.cache":
             yield _debian_bazel_tls(_remote_cache_row(probe), probe, facts)
             continue
+        if probe.key == "remote.executor":
+            yield _debian_bazel_tls(_executor_row(probe, ctx), probe, facts)
+            continue
         expected = f"{probe.url} answers within {2:g} s"
         found = f"{probe.status} in {probe.seconds:.2f} s ({probe.detail})"
         row_id = f"net.{probe.key.split('.')[-1]}" + (
@@ -554,6 +558,37 @@ def _remote_cache_row(probe) -> Check:
                      "check that the server speaks TLS (else use grpc://), and set "
                      "remote.tls_client_cert/tls_client_key if it asks for a client certificate")
     return Check("net.cache", FAIL, probe.detail, expected, "fix the remote.* keys named")
+
+
+def _executor_row(probe, ctx: Context) -> Check:
+    """remote.executor: the server's capabilities (execution on, its digest), the platform the
+    profile asks of the workers, and the host paths the workers must have."""
+    remote = ctx.settings.remote
+    platform = ", ".join(f"{k}={v}" for k, v in sorted(remote.exec_properties.items()))
+    expected = (f"{probe.url} executes actions (REAPI GetCapabilities)"
+                + (f" on a platform with {platform}" if platform else ""))
+    host_paths = [f"{key} = {value}" for key, value in host_toolchain_paths(ctx.settings)]
+    compiler = ctx.facts.clang.bazel_path or ctx.facts.clang.path
+    needs = ([f"the compiler {compiler}"] if compiler else []) + host_paths
+    found = f"{probe.status} in {probe.seconds:.2f} s ({probe.detail})"
+    if probe.status == "ok":
+        if host_paths and remote.workers_have_host_paths:
+            found += "; every worker must have " + ", ".join(needs)
+        elif needs:
+            found += f"; actions run what the rc names, e.g. {needs[0]}: the workers' platform " \
+                "must provide it at that path"
+        return Check("remote.executor", OK, found, expected)
+    if probe.status == "no-execution":
+        return Check("remote.executor", FAIL, found, expected,
+                     "that server caches but does not execute: use it as remote.cache, or point "
+                     "remote.executor at an execution service", blocking=True)
+    if probe.status == "config":
+        return Check("remote.executor", FAIL, probe.detail, expected, "fix the remote.* keys "
+                     "named", blocking=True)
+    return Check("remote.executor", FAIL, found, expected,
+                 "start the executor or fix remote.executor (and remote.instance_name); "
+                 "`invoke build` refuses to start without it; remote.executor = \"\" builds "
+                 "locally", blocking=True)
 
 
 def home_rc_key(line: str) -> str:

@@ -163,6 +163,21 @@ class RemoteSettings:
     tf_public_cache: bool = field(metadata=doc(
         "Read from TensorFlow's public read-only Bazel cache (`--config=tf_public_cache`); "
         "excludes `remote.cache` and `remote.executor`."))
+    exec_properties: dict[str, str] = field(metadata=doc(
+        "With `remote.executor`: the platform the workers must offer, each "
+        "`--remote_default_exec_properties=KEY=VALUE` (e.g. `OSFamily = \"linux\"`, "
+        "`container-image = \"docker://…@sha256:…\"`). Empty: the executor's default."))
+    local_fallback: bool = field(metadata=doc(
+        "With `remote.executor`: run an action locally when it fails remotely "
+        "(`--remote_local_fallback`). Off: a remote failure fails the build."))
+    jobs: int = field(metadata=doc(
+        "With `remote.executor`: actions in flight (`--jobs`); remote workers run many more than "
+        "local cores. 0: 50."))
+    download_outputs: Literal["all", "toplevel"] = field(metadata=doc(
+        "With `remote.executor`: `all` (Bazel's default) downloads every output; `toplevel` "
+        "only the requested targets' (`--remote_download_toplevel`: what dist/ takes). Bazel "
+        "4.2.3 then refuses a symlink output of an intermediate action (`Symlinks in action "
+        "outputs are not yet supported`, seen here)."))
     workers_have_host_paths: bool = field(metadata=doc(
         "With `remote.executor`: every worker has the profile's host toolchain paths "
         "(`toolchain.clang_prefix`, local CUDA/cuDNN/NCCL) at the same place. If false, such "

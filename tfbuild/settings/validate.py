@@ -250,6 +250,21 @@ def _repo_env(value: object, _s: Settings) -> str | tuple[str, str]:
     return ""
 
 
+def _exec_properties(value: object, _s: Settings) -> str | tuple[str, str]:
+    for name, val in dict(value).items():  # type: ignore[call-overload]
+        if not name or "=" in name or any(c.isspace() for c in name):
+            return (f"key {short_repr(name)} is not a platform property name",
+                    "use a name without spaces or '=', e.g. OSFamily")
+        if _no_control(val) or _no_control(name):
+            return f"entry {short_repr(name)} {_no_control(val) or _no_control(name)}"
+    return ""
+
+
+def _remote_jobs(value: object, _s: Settings) -> str | tuple[str, str]:
+    return "" if 0 <= int(value) <= 10_000 else (
+        "is out of range", "use 0 (50 actions in flight) or a number from 1 to 10000")
+
+
 def _jobs(value: object, _s: Settings) -> str | tuple[str, str]:
     return "" if int(value) >= 0 else ("is negative", "use 0 (doctor's recommendation) or "
                                                       "a positive number of CPUs")
@@ -352,6 +367,10 @@ RULES: dict[str, Rule] = {
     "remote.header_env": _env_name,
     "remote.upload_local_results": _any,  # boolean
     "remote.tf_public_cache": _any,  # boolean
+    "remote.exec_properties": _exec_properties,
+    "remote.local_fallback": _any,  # boolean
+    "remote.jobs": _remote_jobs,
+    "remote.download_outputs": _any,  # Literal
     "remote.workers_have_host_paths": _any,  # boolean
     "docker.base_image": _base_image,
     "docker.image": _word,
