@@ -122,3 +122,13 @@ def test_doctor_asks_the_executor_for_its_capabilities(tmp_path):
     _, doc = doctor_json(["--profile", str(dead)], network=True)
     row = checks_by_id(doc)["remote.executor"]
     assert row["status"] == "fail" and row["blocking"] and "Connection refused" in row["found"]
+
+
+def test_a_platform_the_executor_rejects_is_named_with_its_key(tree, tmp_path):
+    ws = tree("ws")
+    with RemoteWorker(tmp_path / "worker") as worker:
+        proc = build(ws, profile(ws, f'executor = "{worker.url}"\n[remote.exec_properties]\n'
+                                     'container-image = "registry.example/tf:1"\n'))
+    assert proc.returncode == 6, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "the executor refused the action's platform (remote.exec_properties)" in proc.stderr
+    assert "platform: container-image" in proc.stderr  # the executor's own words

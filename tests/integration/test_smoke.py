@@ -164,11 +164,20 @@ def test_libtensorflow_dir_and_a_wrong_input_name(tf_wheel, libtensorflow_dir, d
 
 
 def test_a_c_library_of_another_tensorflow_fails_naming_both_versions(
-        tf_wheel, libtensorflow_dir, deps_index, tmp_path):
+        kept_run, libtensorflow_dir, tmp_path):
     """A libtensorflow of another build runs the graph as well and would pass the comparison:
-    the smoke test compares TF_Version() with Python's tf.__version__. The other build is the
-    wheel's own library with its one TF_VERSION_STRING ("2.18.1", the constant TF_Version()
-    returns) changed in place to "2.17.9"."""
+    the smoke test's C step compares TF_Version() with Python's tf.__version__. The other build
+    is the wheel's own library with its one TF_VERSION_STRING ("2.18.1", the constant
+    TF_Version() returns) changed in place to "2.17.9". The step runs as the smoke test runs it
+    (compile model_run.c against that library, run the kept run's frozen graph), reusing the
+    kept run's venv and model instead of training again."""
+    from tfbuild.errors import SmokeTestFailed
+    from tfbuild.runner import Runner
+    from tfbuild.settings import resolve
+    from tfbuild.smoke import task as smoke_task
+
+    _, result, _ = kept_run
+    work = Path(result["workdir"])
     other = tmp_path / "libtensorflow-2.17.9"
     other.mkdir()
     data = (libtensorflow_dir / "libtensorflow.so.2").read_bytes()
@@ -177,13 +186,23 @@ def test_a_c_library_of_another_tensorflow_fails_naming_both_versions(
     del data
     (other / "libtensorflow_framework.so.2").symlink_to(
         libtensorflow_dir / "libtensorflow_framework.so.2")
-    proc = smoke(deps_index, "--wheel", str(tf_wheel), "--libtensorflow", str(other), "--json",
-                 env=isolated_env(tmp_path / "home", tmp_path / "tmp"))
-    assert proc.returncode == 7, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert ("the C library is TensorFlow 2.17.9 but Python imported TensorFlow 2.18.1"
-            in proc.stderr), proc.stderr
-    assert str(other / "libtensorflow.so.2") in proc.stderr
-    assert "--libtensorflow" in proc.stderr  # the fix
+    runner = Runner(echo=False)
+    venv_python = str(work / "venv" / "bin" / "python")
+    inputs = smoke_task.SmokeInputs(Path(result["wheel"]), other, "gcc", venv_python, None)
+    site = smoke_task._site_packages(venv_python, runner)
+    c_work = tmp_path / "c"
+    c_work.mkdir()
+    for name in ("inputs.bin", "python_outputs.bin"):
+        (c_work / name).symlink_to(work / name)
+    binary = smoke_task._compile(inputs, site, c_work, runner)
+    report = smoke_task.Report(data={"tensorflow": {"tf_version": "2.18.1"}})
+    with pytest.raises(SmokeTestFailed) as failed:
+        smoke_task._run_c(resolve("cpu"), binary, result["model"], {"PATH": "/usr/bin:/bin"},
+                          c_work, runner, None, None, other / "libtensorflow.so.2", report)
+    message = str(failed.value)
+    assert "the C library is TensorFlow 2.17.9 but Python imported TensorFlow 2.18.1" in message
+    assert str(other / "libtensorflow.so.2") in message and "--libtensorflow" in message
+    assert report.data["tensorflow"]["c_api_version"] == "2.17.9"
 
 
 def test_dist_artifacts_run_the_built_libtensorflow(tf_wheel, libtensorflow_dir, tmp_path,

@@ -205,3 +205,20 @@ def test_the_driver_is_compared_with_the_profiles_cuda(driver, status, words):
     assert not r.blocks  # building needs no driver
     assert words in r.hint
     assert "525.60.13" in r.expected and "550.54.14" in r.expected
+
+
+def test_cudnns_cuda_build_from_what_installed_it(tmp_path):
+    """Without cuDNN's own answer (no runner here): pip's distribution name for
+    <site>/nvidia/cudnn, NVIDIA's archive name for an unpacked tarball, else nothing."""
+    site = tmp_path / "site-packages"
+    pip_root = cudnn_tree(site / "nvidia" / "cudnn")
+    (site / "nvidia_cudnn_cu12-9.10.2.21.dist-info").mkdir()
+    archive = cudnn_tree(tmp_path / "cudnn-linux-x86_64-9.10.2.21_cuda11-archive")
+    renamed = cudnn_tree(tmp_path / "instdir")
+    assert cuda_discovery.inspect_cudnn_root(pip_root).cuda_major == 12
+    assert cuda_discovery.inspect_cudnn_root(pip_root).cuda_major_source == \
+        "pip: nvidia_cudnn_cu12-9.10.2.21"
+    found = cuda_discovery.inspect_cudnn_root(archive)
+    assert (found.cuda_major, found.cuda_major_source) == (
+        11, "archive: cudnn-linux-x86_64-9.10.2.21_cuda11-archive")
+    assert cuda_discovery.inspect_cudnn_root(renamed).cuda_major is None
