@@ -6,6 +6,7 @@ profile's Python are refused with the fix. Doctor names those packages with the 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -62,9 +63,12 @@ def install(built, *args, env=None):
 
 def test_the_built_wheel_goes_into_a_fresh_venv_that_imports_it(built, tmp_path):
     python = fresh_venv(tmp_path / "venv")
-    proc = install(built, "--python", python)
+    # a name looked up on PATH, as `--python python3.10` is: the venv's bin first on PATH
+    proc = install(built, "--python", "python3",
+                   env={"PATH": f"{tmp_path / 'venv' / 'bin'}:{os.environ['PATH']}"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert f"tensorflow 2.18.1 installed into {python}" in proc.stdout
+    assert f"tensorflow 2.18.1 installed into {tmp_path / 'venv' / 'bin' / 'python3'}" in \
+        proc.stdout
     imported = subprocess.run([python, "-c", "import tensorflow, sys; "
                                "print(tensorflow.__version__, tensorflow.__file__)"],
                               capture_output=True, text=True, cwd=tmp_path)

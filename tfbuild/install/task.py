@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from tfbuild import console, environment, paths, sums
+from tfbuild.discovery.programs import which
 from tfbuild.discovery.toolchain import (PYTHON_PROBE, nvidia_packages,
                                          uninstall_line)
 from tfbuild.errors import (CommandError, ConfigError, PreconditionError,
@@ -36,8 +37,11 @@ def built_wheel(profile: ResolvedProfile) -> Path:
 
 
 def target_python(profile: ResolvedProfile, python: str | None, source: str | None) -> str:
-    """--python, else the interpreter configure recorded, else toolchain.python."""
+    """--python (a path, or a name looked up on PATH like `python3.10`), else the interpreter
+    configure recorded, else toolchain.python."""
     if python:
+        if "/" not in python and (found := which(python, os.environ)):
+            return found
         return str(paths.expand(python))
     try:
         state = paths.state_dir(paths.source_dir(profile.settings, source))
