@@ -36,6 +36,12 @@ def signatures() -> tuple[Signature, ...]:
                  for s in data["signature"])
 
 
+def describe(found: Iterable[Diagnosis]) -> list[str]:
+    """Each diagnosis as build and smoke-test print it: cause, fix, the line it matched."""
+    return [f"diagnosis: {d.signature.cause}\n  fix: {d.signature.fix}\n"
+            f"  (matched: {d.line.strip()[:200]})" for d in found]
+
+
 def diagnose(lines: Iterable[str]) -> list[Diagnosis]:
     """Every signature found, once, in the order of first appearance."""
     found: dict[str, Diagnosis] = {}

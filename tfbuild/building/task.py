@@ -26,7 +26,7 @@ from tfbuild.building import pipmirror
 from tfbuild.building.account_files import RunFiles
 from tfbuild.building.command import (BazelCommand, BuildRequest,
                                       host_toolchain_paths)
-from tfbuild.building.diagnose import (crash_lines, diagnose, error_tail,
+from tfbuild.building.diagnose import (crash_lines, describe, diagnose, error_tail,
                                        missing_on_worker)
 from tfbuild.building.fetchwatch import FetchState, FetchWatch
 from tfbuild.building.lock import build_lock
@@ -415,9 +415,7 @@ def _failure(log_path: Path, pipeline: LogPipeline, output_base: Path | None = N
     program = missing_on_worker(pipeline.diagnosis_lines()) if worker_hint else None
     if program:
         lines.append(worker_hint(program))
-    for d in found:
-        lines.append(f"diagnosis: {d.signature.cause}\n  fix: {d.signature.fix}\n"
-                     f"  (matched: {d.line.strip()[:200]})")
+    lines += describe(found)
     tail = "\n".join(line.rstrip("\n") for line in error_tail(list(pipeline.tail)))
     causes = [line for line in crash if line.startswith("Caused by:")]
     if causes:

@@ -23,7 +23,7 @@ from packaging.utils import canonicalize_name
 
 from tfbuild import (console, environment, pathcheck, paths, resources,
                      secrets, sums, wheel_audit)
-from tfbuild.building.diagnose import diagnose
+from tfbuild.building.diagnose import describe, diagnose
 from tfbuild.discovery import system
 from tfbuild.discovery.programs import which
 from tfbuild.errors import (ConfigError, SmokeTestFailed, TfbuildError,
@@ -350,9 +350,7 @@ def _failed(message: str, output: str, hint: str = "") -> SmokeTestFailed:
     """A failed step, with what the known error signatures say of its output (the run-time
     ones of tfbuild/data/signatures.toml: driver, PTX, ptxas, libdevice, libc++)."""
     found = diagnose(output.splitlines())
-    for d in found:
-        message += (f"\ndiagnosis: {d.signature.cause}\n  fix: {d.signature.fix}\n"
-                    f"  (matched: {d.line.strip()[:200]})")
+    message = "\n".join([message, *describe(found)])
     return SmokeTestFailed(message, hint=hint or (found[0].signature.fix if found else ""))
 
 
