@@ -150,3 +150,14 @@ def test_nvidia_pip_packages_are_refused_for_a_cuda_profile_and_named_by_doctor(
     row = checks_by_id(doc)["python.nvidia_packages"]
     assert row["status"] == "warn" and "nvidia-cudnn-cu12 9.3.0.75" in row["found"]
     assert line in row["hint"]
+
+
+def test_a_failing_pip_is_a_failure_with_its_own_words(built, tmp_path):
+    """pip's non-zero exit reaches the user as tfbuild's (exit 4, a command failed), with pip's
+    last lines: here an interpreter whose venv has no pip."""
+    venv.EnvBuilder(with_pip=False).create(tmp_path / "bare")
+    python = str(tmp_path / "bare" / "bin" / "python")
+    proc = install(built, "--python", python)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert f"pip could not install tensorflow-2.18.1-py3-none-any.whl into {python}" in proc.stderr
+    assert "No module named pip" in proc.stdout + proc.stderr
