@@ -171,6 +171,18 @@ def from_options(options: Iterable[str]) -> list[KeyInput]:
     return _inputs(list(options), COMMAND_LINE, "")
 
 
+def action_environments(inputs: Iterable[KeyInput]) -> dict[str, dict[str, str]]:
+    """What plain `build` gives actions (`--action_env`) and the tools built for the build, in
+    Bazel's exec configuration (`--host_action_env`), by variable name; the last value wins,
+    as in Bazel."""
+    out: dict[str, dict[str, str]] = {"--action_env": {}, "--host_action_env": {}}
+    for item in inputs:
+        if item.option in out and not item.config and "=" in item.value:
+            name, _, value = item.value.partition("=")
+            out[item.option][name] = value
+    return out
+
+
 def _paths_in(value: str) -> list[str]:
     """Absolute paths in a value: `NAME=/a:/b`, `/x`, `-I/x`, `-L/x`, `-B/x`, `--dir=/x`."""
     return re.findall(r"(?:^|(?<=[=:\s,;\"'])|(?<=-[ILB]))(/(?!/)[^\s:=,;\"']+)", value)

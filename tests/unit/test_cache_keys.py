@@ -137,3 +137,15 @@ def test_compare_repository_only_difference_keeps_keys_matchable():
     cmp = cachekeys.compare(a, b)
     assert cmp.can_match
     assert cmp.repository_only_in_a == ("build:cuda --repo_env=LOCAL_CUDA_PATH=/home/ann/shim",)
+
+
+def test_action_environments_split_target_and_exec_configuration():
+    rc = ('build --action_env PATH="/opt/llvm/bin:/usr/bin"\n'
+          'build --host_action_env PATH="/opt/llvm/bin:/usr/bin"\n'
+          'build --action_env LD_LIBRARY_PATH="/opt/llvm/lib"\n'
+          'build:cuda --action_env LD_LIBRARY_PATH="/ignored/for/plain/build"\n'
+          'build --action_env LD_LIBRARY_PATH="/opt/llvm/lib2"\n')
+    envs = cachekeys.action_environments(cachekeys.from_rc(rc))
+    assert envs["--action_env"] == {"PATH": "/opt/llvm/bin:/usr/bin",
+                                    "LD_LIBRARY_PATH": "/opt/llvm/lib2"}
+    assert envs["--host_action_env"] == {"PATH": "/opt/llvm/bin:/usr/bin"}

@@ -88,6 +88,11 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
                  + (": " + ", ".join(r.id for r in blocking) if blocking else ""))
     console.info(f"2. configure: {cfg.rc_path} " + ("would be written" if cfg.changed else
                                                     "is up to date"))
+    environments = cachekeys.action_environments(cachekeys.from_rc(cfg.content))
+    for option, who in (("--action_env", "actions"),
+                        ("--host_action_env", "tools built for the build (exec configuration)")):
+        shown = ", ".join(f"{name}={value}" for name, value in environments[option].items())
+        console.plain(f"   {who}: {shown or 'nothing from the rc'}")
     output_base = paths.output_base(settings, src)
     todo = [s for s in fixes.check(settings, src, output_base)
             if s.status in fixes.NEEDS_APPLY]
