@@ -278,3 +278,29 @@ def test_a_cudnn_built_for_cuda_11_beside_cuda_12_blocks(tmp_path):
     driver = checks["gpu.driver"]
     assert driver["status"] == "fail" and not driver["blocking"], driver
     assert "CUDA driver version is insufficient" in driver["hint"] and "550.54.14" in driver["hint"]
+
+
+def test_lld_is_the_one_clang_runs_not_a_versioned_name_on_the_shell_path(
+        tmp_path, runfile_cuda, local_cudnn):
+    """Issue 30 item 4: an LLVM install without bin/ld.lld (a clang copied alone into a
+    prefix), and Debian's versioned ld.lld-16 on the shell's PATH. clang runs `ld.lld` by that
+    name (`-print-prog-name=ld.lld` answers the bare name: not found), so doctor blocks the CUDA
+    profile and names the versioned one; before, it took ld.lld-16 from the shell's PATH."""
+    import shutil
+
+    prefix = tmp_path / "llvm16"
+    (prefix / "bin").mkdir(parents=True)
+    shutil.copy2("/usr/lib/llvm-16/bin/clang", prefix / "bin" / "clang")
+    shell_bin = tmp_path / "shell-bin"
+    shell_bin.mkdir()
+    (shell_bin / "ld.lld-16").symlink_to("/usr/lib/llvm-16/bin/ld.lld")
+    code, doc = doctor_json(
+        ["--profile", gpu_profile(tmp_path, runfile_cuda, local_cudnn),
+         "--set", "toolchain.clang_major=16", "--set", f"toolchain.clang_prefix={prefix}"],
+        env={"PATH": f"{shell_bin}:{os.environ['PATH']}"})
+    row = checks_by_id(doc)["lld"]
+    assert row["status"] == "fail" and row["blocking"], row
+    assert "clang finds no ld.lld" in row["found"]
+    assert str(shell_bin / "ld.lld-16") in row["found"]
+    assert "build.action_path_dirs" in row["hint"] and "lld-16" in row["hint"]
+    assert code == 1

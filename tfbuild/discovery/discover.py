@@ -45,7 +45,7 @@ def _discover(settings: Settings, *, source_dir: Path | None, runner: Runner | N
                                    extra=tuple(settings.build.action_path_dirs))
     facts = dict(
         clang=clang,
-        lld=toolchain.find_lld(runner, clang, tc.clang_major, env),
+        lld=toolchain.find_lld(runner, clang, tc.clang_major, env, ":".join(action_dirs)),
         gcc=toolchain.find_versioned(runner, "gcc", tc.gcc_major, env),
         gxx=toolchain.find_versioned(runner, "g++", tc.gcc_major, env),
         home_rc=system.home_rc(env),

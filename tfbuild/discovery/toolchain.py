@@ -145,17 +145,30 @@ def _compiles_cxx(runner: Runner, clang: str) -> tuple[bool, str]:
 
 
 # -- other tools ---------------------------------------------------------------------------------
-def find_lld(runner: Runner, clang: Clang, major: int, env: Mapping[str, str]) -> Tool:
-    paths = []
-    if clang.path:
-        for base in (Path(clang.path).parent, Path(os.path.realpath(clang.path)).parent):
-            paths.append(str(base / "ld.lld"))
-    paths += [p for p in (which("ld.lld", env), which(f"ld.lld-{major}", env)) if p]
-    for path in unique_by_target(paths):
-        ok, out = probe(runner, [path, "--version"], depends_on=[path])
-        if ok:
-            return Tool("ld.lld", path, versions.lld(out))
-    return Tool("ld.lld")
+def lld_from_clang(answer: str) -> str | None:
+    """The linker `clang -print-prog-name=ld.lld` names: an absolute path when clang finds one
+    (beside itself, resolved, then in its PATH), else clang echoes the bare name back."""
+    line = answer.strip().splitlines()[-1].strip() if answer.strip() else ""
+    return line if os.path.isabs(line) else None
+
+
+def find_lld(runner: Runner, clang: Clang, major: int, env: Mapping[str, str],
+             action_path: str) -> Tool:
+    """The ld.lld that clang runs for `-fuse-ld=lld` (TF's cuda_clang config), asked of clang
+    itself under the PATH Bazel's actions get (`action_path`): clang looks for `ld.lld` by that
+    name, so an `ld.lld-17` on the shell's PATH is not it. Found elsewhere under another name:
+    named in `detail`, for doctor's fix."""
+    elsewhere = [p for p in (which("ld.lld", env), which(f"ld.lld-{major}", env)) if p]
+    detail = f"not run by clang: {', '.join(elsewhere)} (on your shell's PATH)" if elsewhere else ""
+    if not clang.path:
+        return Tool("ld.lld", detail=detail)
+    ok, out = probe(runner, [clang.path, "-print-prog-name=ld.lld"], env={"PATH": action_path},
+                    depends_on=[clang.path, *action_path.split(":")])
+    path = lld_from_clang(out) if ok else None
+    if not path or not os.access(path, os.X_OK):
+        return Tool("ld.lld", detail=detail)
+    ok, out = probe(runner, [path, "--version"], depends_on=[path])
+    return Tool("ld.lld", path, versions.lld(out) if ok else None)
 
 
 def find_versioned(runner: Runner, base: str, major: int, env: Mapping[str, str]) -> Tool:

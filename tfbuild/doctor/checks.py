@@ -121,9 +121,15 @@ def check_linkers_and_tools(ctx: Context) -> Iterable[Check]:
     if facts.lld.path:
         yield Check("lld", OK, f"{facts.lld.path} ({facts.lld.version})", "ld.lld (-fuse-ld=lld)")
     else:
-        yield Check("lld", FAIL if ctx.cuda_on else WARN, "not found", "ld.lld (-fuse-ld=lld)",
-                    f"TF's cuda_clang config links with lld: apt install lld-{tc.clang_major}, or "
-                    "use an LLVM release that ships bin/ld.lld", blocking=ctx.cuda_on)
+        found = "clang finds no ld.lld" + (f"; {facts.lld.detail}" if facts.lld.detail else "")
+        fix = (f"TF's cuda_clang config links with lld, which clang runs as `ld.lld` from its own "
+               f"directory or the actions' PATH: apt install lld-{tc.clang_major} (it puts "
+               f"ld.lld beside Debian's clang), or use an LLVM release that ships bin/ld.lld")
+        if facts.lld.detail:
+            fix += (", or link it as ld.lld into a directory of build.action_path_dirs "
+                    "(a versioned name such as ld.lld-17 is not looked for)")
+        yield Check("lld", FAIL if ctx.cuda_on else WARN, found, "ld.lld (-fuse-ld=lld)", fix,
+                    blocking=ctx.cuda_on)
     for tool in (facts.gcc, facts.gxx):
         expected = f"{tool.name}"
         if not tool.path:
