@@ -36,3 +36,11 @@ disk_cache = ""
 targets = ["//tensorflow:libtensorflow.so", "//tensorflow/tools/pip_package:wheel"]
 """
     return text + (f'[remote]\ncache = "{remote_cache}"\n' if remote_cache else "")
+
+
+def fixture_wheel(python_version: str = f"{sys.version_info[0]}.{sys.version_info[1]}",
+                  wheel_name: str = "tensorflow") -> str:
+    """The name the TF-shaped tree's wheel rule gives its wheel (as TF's tf_wheel: WHEEL_NAME
+    and the hermetic Python version, which configure sets from toolchain.python)."""
+    tag = "cp" + python_version.replace(".", "")
+    return f"{wheel_name.replace('-', '_')}-2.18.1-{tag}-{tag}-linux_x86_64.whl"

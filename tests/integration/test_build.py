@@ -20,8 +20,9 @@ from tests.helpers.bazel import bazel, shutdown
 from tests.helpers.cli import INVOKE, ROOT, invoke
 from tests.helpers.nginx import Nginx
 from tests.helpers.pip_index import IndexServer, build_simple_index, tiny_wheel
-from tests.helpers.profiles import local_bazel_profile
+from tests.helpers.profiles import fixture_wheel, local_bazel_profile
 
+WHEEL = fixture_wheel()  # the tree's wheel, for this Python
 QUICK = '["//tensorflow:libtensorflow.so"]'
 
 
@@ -61,7 +62,7 @@ def test_artifacts_hashes_and_manifest(tf_workspace):
     names = sorted(p.name for p in dist.iterdir())
     assert names == ["SHA256SUMS", "include", "libtensorflow.so.2", "libtensorflow.so.2.18.1",
                      "libtensorflow_framework.so.2", "libtensorflow_framework.so.2.18.1",
-                     "manifest.json", "tensorflow-2.18.1-py3-none-any.whl"]
+                     "manifest.json", WHEEL]
     assert os.readlink(dist / "libtensorflow.so.2") == "libtensorflow.so.2.18.1"
     sums = dict(line.split("  ")[::-1] for line in (dist / "SHA256SUMS").read_text().splitlines())
     for name, digest in sums.items():
@@ -114,15 +115,16 @@ def test_artifacts_hashes_and_manifest(tf_workspace):
     # auditwheel's verdict on the wheel, printed and kept (the fixture's .so needs only libc)
     wheel = manifest["wheel"]
     assert (wheel["file"], wheel["policy"], wheel["external_libs"], wheel["error"]) == (
-        "tensorflow-2.18.1-py3-none-any.whl", "manylinux_2_5_x86_64", {}, None)
+        WHEEL, "manylinux_2_5_x86_64", {}, None)
     assert wheel["tool"].startswith("auditwheel ")
     assert ("wheel: manylinux_2_5_x86_64, glibc >= 2.2.5; shared libraries needed from outside: "
             "none") in proc.stdout
-    assert "its file name says it runs on any platform" in proc.stdout
+    # as TF's, the tree's wheel is named linux_x86_64 (auditwheel repair gives the manylinux name)
+    assert "its file name says linux_x86_64, not manylinux_2_5_x86_64" in proc.stdout
     # the wheel is real: pip installs it
     target = ws["source"].parent / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
-                    "--target", str(target), str(dist / "tensorflow-2.18.1-py3-none-any.whl")],
+                    "--target", str(target), str(dist / WHEEL)],
                    check=True, capture_output=True)
     assert (target / "tensorflow" / "libtensorflow_framework.so.2.18.1").exists()
 
@@ -220,7 +222,7 @@ def test_the_build_account_is_printed_and_kept_with_disk_cache_hits(tf_workspace
     # two compiles, two links, two symlink genrules, the wheel; 3 internal (fixture's BUILD)
     assert "actions: 7 executed locally, 0 remote cache hits, 0 disk cache hits, 3 internal " \
         "(10 in all)" in out
-    assert "s  Executing genrule //tensorflow/tools/pip_package:wheel" in out
+    assert f"s  Building the wheel {WHEEL}" in out
     account = _manifest(ws)["run"]["account"]
     # TF's .bazelrc (and the fixture's) sets --spawn_strategy=standalone: "local", no sandbox
     assert account["actions"]["runners"] == {"internal": 3, "local": 7}
@@ -231,7 +233,7 @@ def test_the_build_account_is_printed_and_kept_with_disk_cache_hits(tf_workspace
     assert 0 < account["critical_path_s"] <= account["wall_s"]
     slowest = {a["action"] for a in account["slowest_actions"]}
     assert {"Compiling tensorflow/c/framework.c", "Linking tensorflow/libtensorflow.so.2.18.1",
-            "Executing genrule //tensorflow/tools/pip_package:wheel"} <= slowest
+            f"Building the wheel {WHEEL}"} <= slowest
     log = Path(_manifest(ws)["run"]["log"])
     files = account["files"]
     assert files == {"build_events": str(log.with_suffix(".bep.json")),
@@ -450,7 +452,7 @@ def test_tree_reached_through_a_symlink(tf_workspace, tmp_path):
     assert index.url.rstrip("/") in [a.rstrip("/") for a in record["pip_args"]]
     assert f"{info}/external/rules_python/" in proc.stdout  # the patched file, as reported
     dist = ws["source"].parent / "dist" / "tfs"
-    assert (dist / "tensorflow-2.18.1-py3-none-any.whl").exists()
+    assert (dist / WHEEL).exists()
     # outputs taken where Bazel says (its build events), not from <tree>/bazel-bin
     assert re.search(rf"collecting the \d+ files the build events name \(from "
                      rf"{re.escape(info)}/execroot/", proc.stdout), proc.stdout
@@ -575,7 +577,7 @@ def test_artifacts_are_the_builds_own_outputs_not_what_lies_in_bazel_bin(tf_work
     profile = write_profile(ws, f"targets = {QUICK}\n")
     assert build(ws, profile).returncode == 0
     bin_dir = Path(os.path.realpath(ws["source"] / "bazel-bin"))
-    stale_wheel = bin_dir / "tensorflow/tools/pip_package/wheel_house/tensorflow-2.17.0-py3-none-any.whl"
+    stale_wheel = bin_dir / "tensorflow/tools/pip_package/wheel_house/tensorflow-2.17.0-cp311-cp311-linux_x86_64.whl"
     stale_wheel.parent.mkdir(parents=True, exist_ok=True)
     stale_wheel.write_bytes(b"another version's wheel")
     (bin_dir / "tensorflow" / "libtensorflow_cc.so.2").write_bytes(b"an earlier build's library")
@@ -621,7 +623,7 @@ def test_a_tool_only_the_shell_has_is_refused_before_bazel_and_the_key_fixes_it(
     assert "bazel build" not in refused.stdout  # refused before Bazel started
     built = run(f'action_path_dirs = ["{local_bin}"]\n')
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    assert (ws["source"].parent / "dist" / "tfs" / "tensorflow-2.18.1-py3-none-any.whl").exists()
+    assert (ws["source"].parent / "dist" / "tfs" / WHEEL).exists()
     shutdown(ws["source"], ws["root"])
 
 
@@ -671,3 +673,33 @@ def test_tools_built_for_the_build_see_the_profiles_library_path(tf_workspace, t
         assert (option, f"LD_LIBRARY_PATH={runtime}") in inputs, inputs
     path = rc_action_env(rc)["PATH"]
     assert ("--host_action_env", f"PATH={path}") in inputs
+
+
+def test_a_cuda_profile_without_cuda_wheel_fails_at_analysis_with_the_fix(
+        tf_workspace, runfile_cuda, local_cudnn):
+    """Issue 30 item 4: the tree's wheel rule refuses CUDA libraries inside, as TF's tf_wheel
+    does (`--config=cuda` sets include_cuda_libs, `--config=cuda_wheel` clears it). Before, the
+    tree's wheel ignored the flag, and a CUDA profile that lost cuda_wheel built. Now Bazel
+    fails at analysis and tfbuild's diagnosis names build.configs; with it, analysis passes."""
+    ws = tf_workspace
+    profile = local_bazel_profile(
+        ws["source"].parent / "cuda.toml", output_root=ws["root"],
+        dist=ws["source"].parent / "dist",
+        extra='targets = ["//tensorflow/tools/pip_package:wheel"]\n')
+    path = Path(profile)
+    path.write_text(path.read_text().replace('extends = "cpu"', 'extends = "cuda-local"') + f"""
+[cuda]
+local_cuda_path = "{runfile_cuda}"
+local_cudnn_path = "{local_cudnn}"
+compute_capabilities = ["sm_86"]
+""")
+    failed = invoke(["build", "--profile", profile, "--source", str(ws["source"]), "--set",
+                     "build.configs=[]"], env=ws["env"])  # Bazel's Starlark traceback is shown
+    assert failed.returncode != 0 and "site-packages" not in failed.stderr, failed.stdout[-2000:]
+    assert "TF wheel shouldn't be built with CUDA dependencies" in failed.stdout + failed.stderr
+    assert "build.configs" in failed.stderr and "cuda_wheel" in failed.stderr, failed.stderr
+    # with cuda_wheel (the profile's default) the analysis passes: Bazel with tfbuild's rc
+    # (the tree's cc rules are not CUDA-aware, so the compile itself is not the point here)
+    analysed = bazel(ws["source"], ws["root"], "build", "--nobuild", "--config=cuda_wheel",
+                     "//tensorflow/tools/pip_package:wheel", check=False)
+    assert analysed.returncode == 0, analysed.stderr[-3000:]

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from tests.helpers.cli import LOOPBACK_ONLY, ROOT
-from tests.helpers.profiles import local_bazel_profile
+from tests.helpers.profiles import fixture_wheel, local_bazel_profile
 
 VENV = ROOT / ".venv310"
 PYTHON = VENV / "bin" / "python"
@@ -65,5 +65,7 @@ def test_doctor_configure_and_build_run_under_python_310(python310, tf_workspace
     assert manifest["toolchain"]["python"]["path"] == python310
     assert manifest["toolchain"]["python"]["version"].startswith("3.10.")
     assert len(manifest["artifacts"]) == 5
+    # the wheel is named for the Python it is built for, as TF's (HERMETIC_PYTHON_VERSION)
+    assert fixture_wheel("3.10") in {a["name"] for a in manifest["artifacts"]}
     rc = (ws["source"] / ".tf_configure.bazelrc").read_text()
     assert f'PYTHON_BIN_PATH="{python310}"' in rc, rc
