@@ -169,4 +169,6 @@ def place_need_gib(place: str, cuda: bool, *, disk_cache_max_gib: float = 0.0,
         return figures[f"dist_gib_{kind}"]
     if place == "logs":
         return figures["logs_gib"]
+    if place == "Bazel temp dir":
+        return figures[f"wheel_staging_gib_{kind}"]
     return 0.0

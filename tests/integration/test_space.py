@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.bazel import bazel, shutdown
-from tests.helpers.cli import INVOKE, ROOT, invoke
+from tests.helpers.cli import INVOKE, ROOT, doctor_json, invoke
 from tests.helpers.profiles import local_bazel_profile
 from tfbuild import diskcache
 
@@ -192,3 +192,42 @@ def test_build_stops_before_the_disk_fills_and_the_next_one_succeeds(tf_workspac
     assert "No space left" not in proc.stdout + err
     after = build(ws, profile(ws, "roomy", f"targets = {QUICK}\n"))
     assert after.returncode == 0, after.stderr  # tfbuild's lock was released
+
+
+@pytest.fixture
+def full_tmp(tmp_path):
+    """A shell temp dir with no room: a 4 KiB tmpfs, like a small /tmp tmpfs near full."""
+    mount = tmp_path / "tiny-tmp"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tfbuild-tmp", str(mount)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {proc.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_the_wheel_stages_in_tfbuilds_temp_dir_not_the_shells(tf_workspace, full_tmp):
+    """Issue 30 item 2: TF's wheel step copies every file of the wheel into a TemporaryDirectory
+    of the TMPDIR that Bazel hands local actions (the client's). The tree's wheel step stages
+    the same way: plain Bazel run from a shell whose TMPDIR is full fails with `No space left`
+    (so the shape is real), `invoke build` from that shell builds the wheel, staging in
+    <output root>/tmp, and doctor counts the staging there."""
+    ws = tf_workspace
+    wheel = '["//tensorflow/tools/pip_package:wheel"]'
+    plain_root = ws["source"].parent / "plain-root"
+    plain = bazel(ws["source"], plain_root, "build", "//tensorflow/tools/pip_package:wheel",
+                  "--repo_env=HERMETIC_PYTHON_VERSION=3.11",
+                  "--repo_env=CC=/usr/lib/llvm-16/bin/clang", check=False,
+                  env={"TMPDIR": str(full_tmp)})
+    shutdown(ws["source"], plain_root)
+    assert plain.returncode != 0 and "No space left on device" in plain.stderr, plain.stderr[-2000:]
+    prof = profile(ws, "tmp", f"targets = {wheel}\n")
+    proc = build(ws, prof, env={"TMPDIR": str(full_tmp)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert list((ws["source"].parent / "dist" / "tmp").glob("*.whl"))
+    assert (ws["root"] / "tmp").is_dir()
+    code, doc = doctor_json(["--profile", prof, "--source", str(ws["source"])], env=ws["env"])
+    row = next(c for c in doc["checks"] if c["id"].startswith("disk.")
+               and str(ws["root"] / "tmp") in c["found"])
+    assert "Bazel temp dir 2.1" in row["expected"], row

@@ -37,6 +37,9 @@ def places(settings: Settings, source: Path) -> list[Place]:
         found.append(Place("disk cache", paths.expand(settings.build.disk_cache),
                            "build.disk_cache"))
     found += [Place("repository cache", repository_cache(root), "build.output_user_root"),
+              # TMPDIR of Bazel's local actions (paths.bazel_temp_dir): TF's wheel step stages
+              # every file of the wheel there, twice, before it writes the wheel
+              Place("Bazel temp dir", paths.bazel_temp_dir(settings), "build.output_user_root"),
               Place("logs", paths.state_dir(source) / "logs", "TFBUILD_STATE_DIR"),
               Place("dist", paths.expand(settings.build.dist_dir), "build.dist_dir")]
     return found
