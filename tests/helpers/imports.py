@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                    r"downloads\.(store|resolved|declared|downloader_config|offline|served)")),
     ("plan", (r"configure\.(plan|rcfile)", r"building\.(command|remote|plan)", r"doctor\.rows",
               r"doctor\.checks", r"doctor\.cache_key_check", r"doctor\.cuda_compat", r"container\.plan", r"patching\.fixes")),
-    ("steps", (r"building\.(pipmirror|source|manifest|c_headers)", r"doctor\.report")),
+    ("steps", (r"building\.(pipmirror|source|manifest|c_headers|bazel_run)", r"doctor\.report")),
     ("tasks", (r"building\.task", r"configure\.task", r"doctor\.task", r"container\.task",
                r"smoke\.task", r"install\.task",
                r"patching\.task", r"downloads\.(prefetch|bazelisk)", r"space", r"docgen")),

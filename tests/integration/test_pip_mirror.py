@@ -109,3 +109,80 @@ def test_without_the_fix_isolated_pip_ignores_pip_index_url(tf_workspace, index)
     # for any host but loopback; the index on loopback is plain http and reached directly
     log = max(ws["state"].glob("*/logs/build-*.log"), key=lambda p: p.stat().st_mtime).read_text()
     assert "HTTPSConnection" in log and "Cannot connect to proxy" in log and "/simple/numpy/" in log
+
+
+def slow_workspace_repository(ws, server, mib: int, rate: int = 1024 * 1024) -> None:
+    """The WORKSPACE loads through an external repository, served slowly, before it reaches
+    rules_python: on TF's tree, fetching rules_python resolves the hermetic Python, the pip lock,
+    NVIDIA's JSON and LLVM first (TF's WORKSPACE loads tf_workspace3..0 before pip_parse)."""
+    import hashlib
+    import io
+    import tarfile
+
+    blob = os.urandom(mib * 1024 * 1024)  # incompressible, served at `rate` bytes/s
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w:gz", compresslevel=1) as tar:
+        for name, content in (("py/defs.bzl", b'PYTHON = "3.11"\n'), ("py/BUILD", b""),
+                              ("py/blob.bin", blob)):
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    archive = data.getvalue()
+    server.files["/python.tar.gz"] = archive
+    server.rate["/python.tar.gz"] = rate
+    workspace = ws["source"] / "WORKSPACE"
+    text = workspace.read_text()
+    marker = 'load("//third_party/rules_python_standin:standin.bzl"'
+    workspace.write_text(text.replace(marker, f'''load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
+
+http_archive(
+    name = "hermetic_python_standin",
+    sha256 = "{hashlib.sha256(archive).hexdigest()}",
+    strip_prefix = "py",
+    urls = ["{server.url}/python.tar.gz"],
+)
+
+load("@hermetic_python_standin//:defs.bzl", "PYTHON")
+
+''' + marker, 1))
+
+
+def test_the_fetch_before_the_build_is_shown_live_logged_and_bounded(tf_workspace, index):
+    """Issue 30 item 3: with pip_method = "patch" the rules_python fetch ran with its output
+    captured (silent for up to an hour on TF's tree, then "could not fetch rules_python"). It is
+    shown as the build shows fetches, its log is kept, and build.fetch_timeout_min bounds it."""
+    from tests.helpers.http_server import Server
+
+    ws = tf_workspace
+    server = Server().start()
+    try:
+        slow_workspace_repository(ws, server, mib=8)  # about 8 s
+        body = (f'fetch_timeout_min = 1\n[mirrors]\npip_index = "{index.url}"\nallow_http = true\n'
+                'pip_method = "patch"\n')
+        proc = build(ws, index, body)
+    finally:
+        server.stop()
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    shown = [line for line in proc.stdout.splitlines() if "fetching @hermetic_python_standin (" in line]
+    assert shown, proc.stdout
+    logs = sorted(ws["state"].glob("*/logs/fetch-*.log"))
+    assert len(logs) == 1 and "--nobuild" in logs[0].read_text().splitlines()[0]
+    assert downloaded(ws) == index.wheel.read_bytes()  # and the fix then took the mirror
+
+
+def test_a_fetch_past_its_bound_is_stopped_and_named(tf_workspace, index):
+    from tests.helpers.http_server import Server
+
+    ws = tf_workspace
+    server = Server().start()
+    try:
+        slow_workspace_repository(ws, server, mib=8, rate=64 * 1024)  # about 2 minutes
+        body = (f'fetch_timeout_min = 1\n[mirrors]\npip_index = "{index.url}"\n'
+                'allow_http = true\npip_method = "patch"\n')
+        proc = build(ws, index, body)
+    finally:
+        server.stop()
+    assert proc.returncode != 0
+    assert "did not finish within build.fetch_timeout_min = 1 minutes" in proc.stderr, proc.stderr
+    assert "still fetching @hermetic_python_standin" in proc.stderr
+    assert "site-packages" not in proc.stderr  # Bazel's own Starlark traceback is shown, no Python one

@@ -7,11 +7,9 @@ the same from run to run, so a second build is a no-op for Bazel.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import platform
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,19 +22,19 @@ from tfbuild.building import bazel_rc_files, c_headers
 from tfbuild.building import manifest as manifest_mod
 from tfbuild.building import pipmirror
 from tfbuild.building.account_files import RunFiles
+from tfbuild.building.bazel_run import run_bazel
 from tfbuild.building.command import (BazelCommand, BuildRequest,
                                       host_toolchain_paths)
 from tfbuild.building.diagnose import (crash_lines, describe, diagnose, error_tail,
                                        missing_on_worker)
-from tfbuild.building.fetchwatch import FetchState, FetchWatch
 from tfbuild.building.lock import build_lock
 from tfbuild.building.plan import make_plan
-from tfbuild.building.progress import BuildSummary, LogPipeline, PlainProgress
+from tfbuild.building.progress import BuildSummary, LogPipeline
 from tfbuild.building.source import clone
 from tfbuild.configure.task import refuse_if_blocked, run_configure
 from tfbuild.downloads import resolved, served
 from tfbuild.downloads.offline import missing_for_offline
-from tfbuild.errors import BuildFailed, Interrupted, PreconditionError
+from tfbuild.errors import BuildFailed, PreconditionError
 from tfbuild.files import sha256_file
 from tfbuild.patching import fixes, records
 from tfbuild.pathcheck import readable_dir, writable_dir
@@ -330,68 +328,7 @@ def run_bazel_guarded(settings, src: Path, cmd: BazelCommand, env: dict, log_pat
     """Bazel under the build's guard: the disk cache marked in use and free space on the
     output root watched from the moment Bazel starts (OutOfSpace when the watch stopped it)."""
     with space.guarded(settings, src) as guard:
-        return _run_bazel(cmd, src, env, log_path, runner, output_base, on_start=guard.start)
-
-
-def _run_bazel(cmd: BazelCommand, src: Path, env: dict, log_path: Path,
-               runner: Runner, output_base: Path | None = None, on_start=None) -> LogPipeline:
-    console.step(f"bazel build (log: {log_path})")
-    with open(log_path, "w", encoding="utf-8", errors="replace") as log, \
-            console.progress_bar("bazel") as bar:
-        log.write(f"# tfbuild: {runner.mask(quote(cmd.argv(with_secrets=False)))}\n")
-        plain = PlainProgress(console.note)
-        shown_lock = threading.Lock()  # the log reader and the fetch watcher both report
-
-        def on_progress(summary: BuildSummary) -> None:
-            with shown_lock:
-                if bar:
-                    bar(summary.done, summary.total, summary.action
-                        if summary.phase == "building" else summary.describe())
-                else:
-                    plain(summary)
-
-        shown: set[str] = set()
-
-        def on_notice(line: str) -> None:
-            if line in shown:
-                return
-            shown.add(line)
-            if line.startswith(("ERROR:", "FAILED:")):
-                console.raw_error_line(line)
-            elif line.startswith(("INFO: Build", "INFO: Elapsed", "INFO: ")) and (
-                    "process" in line or "Build" in line or "Elapsed" in line):
-                console.note(line)
-
-        pipeline = LogPipeline(log, mask=runner.mask,
-                               on_progress=on_progress,
-                               on_notice=on_notice)
-
-        def on_fetch(state: FetchState) -> None:
-            summary = pipeline.summary
-            summary.fetched, summary.fetching, summary.fetch_bytes = \
-                state.fetched, state.fetching, state.size
-            if summary.phase != "building":
-                on_progress(summary)
-
-        watch = FetchWatch(output_base, on_fetch) if output_base else contextlib.nullcontext()
-        try:
-            with watch:
-                code = runner.stream(cmd.argv(), on_text=pipeline.feed_text, cwd=src, env=env,
-                                     on_start=on_start)
-        except KeyboardInterrupt:
-            log.flush()
-            raise Interrupted(f"build interrupted; Bazel was stopped cleanly (log: {log_path})",
-                              hint="run `invoke build` again to continue where it stopped") from None
-        summary = pipeline.summary
-        if code != 0:
-            summary.succeeded = False
-        elif summary.succeeded is None:
-            summary.succeeded = True
-        if bar:  # the region's last state, shown once as it stops: all done, or where it failed
-            done, total = summary.finished()
-            with shown_lock:
-                bar(done, total, "done" if summary.succeeded else "failed")
-    return pipeline
+        return run_bazel(cmd, src, env, log_path, runner, output_base, on_start=guard.start)
 
 
 def _worker_hint(settings, facts):
