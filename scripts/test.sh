@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(bazel-bootstrap clang-16 lld-16 gcc-12 g++-12 patchelf nginx-light git python3-venv
-              libnetty-tcnative-jni openjdk-17-jdk-headless)
+              libnetty-tcnative-jni openjdk-17-jdk-headless python3-setuptools python3-wheel)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -38,7 +38,7 @@ def healthy_facts(**changes) -> Facts:
         machine=Machine(cpu_count=16, mem_total_gib=64.0, mem_available_gib=60.0,
                         disk_path="/media", disk_free_gib=300.0),
         path=("/usr/local/bin", "/usr/bin", "/bin"),
-        source=Source("/src/tf", True, True, "2.18.1", "6.5.0", "cb64295ec7308f770b22db6047a1e755b35b7bee", "v2.18.1"),
+        source=Source("/src/tf", True, True, "2.18.1", "6.5.0", "cb64295ec7308f770b22db6047a1e755b35b7bee", "v2.18.1", 1741219200),
     )
     return dataclasses.replace(facts, **changes)
 

@@ -3,6 +3,7 @@ the content does not matter)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 CUDNN_VERSION_H = """#ifndef CUDNN_VERSION_H_
@@ -42,3 +43,19 @@ def cudnn_tree(root: Path, version: str = "9.10.2") -> Path:
     touch(root / "include" / "cudnn_version.h", CUDNN_VERSION_H.format(major=major, minor=minor, patch=patch))
     touch(root / "lib" / f"libcudnn.so.{major}")
     return root
+
+
+def tarball_clang(prefix: Path) -> Path:
+    """An LLVM install laid out as LLVM's release tarball (the notes' clang17/instdir): bin/clang
+    (Debian's clang 16 here) and lib/x86_64-unknown-linux-gnu/, the directory of its runtime
+    libraries, which only LD_LIBRARY_PATH makes the loader find. It holds a library of the
+    test's own, built here with the real C compiler."""
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "bin" / "clang").symlink_to("/usr/lib/llvm-16/bin/clang")
+    runtime = prefix / "lib" / "x86_64-unknown-linux-gnu"
+    runtime.mkdir(parents=True)
+    source = prefix / "runtime.c"
+    source.write_text('const char *tfshaped_runtime_version(void) { return "17.0.6"; }\n')
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(runtime / "libtfshaped_runtime.so"),
+                    str(source)], check=True)
+    return prefix

@@ -21,6 +21,7 @@ from tests.helpers.cli import INVOKE, ROOT, invoke
 from tests.helpers.nginx import Nginx
 from tests.helpers.pip_index import IndexServer, build_simple_index, tiny_wheel
 from tests.helpers.profiles import fixture_wheel, local_bazel_profile
+from tests.helpers.trees import tarball_clang
 
 WHEEL = fixture_wheel()  # the tree's wheel, for this Python
 QUICK = '["//tensorflow:libtensorflow.so"]'
@@ -625,22 +626,6 @@ def test_a_tool_only_the_shell_has_is_refused_before_bazel_and_the_key_fixes_it(
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     assert (ws["source"].parent / "dist" / "tfs" / WHEEL).exists()
     shutdown(ws["source"], ws["root"])
-
-
-def tarball_clang(prefix: Path) -> Path:
-    """An LLVM install laid out as LLVM's release tarball (the notes' clang17/instdir): bin/clang
-    (Debian's clang 16 here) and lib/x86_64-unknown-linux-gnu/, the directory of its runtime
-    libraries, which only LD_LIBRARY_PATH makes the loader find. It holds a library of the
-    test's own, built here with the real C compiler."""
-    (prefix / "bin").mkdir(parents=True)
-    (prefix / "bin" / "clang").symlink_to("/usr/lib/llvm-16/bin/clang")
-    runtime = prefix / "lib" / "x86_64-unknown-linux-gnu"
-    runtime.mkdir(parents=True)
-    source = prefix / "runtime.c"
-    source.write_text('const char *tfshaped_runtime_version(void) { return "17.0.6"; }\n')
-    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(runtime / "libtfshaped_runtime.so"),
-                    str(source)], check=True)
-    return prefix
 
 
 def test_tools_built_for_the_build_see_the_profiles_library_path(tf_workspace, tmp_path):

@@ -22,6 +22,7 @@ from tests.helpers.cli import invoke
 from tests.helpers.nginx import Nginx
 from tests.helpers.profiles import team_profile
 from tests.helpers.remote_worker import RemoteWorker
+from tests.helpers.trees import tarball_clang
 from tests.integration.conftest import FIXTURE_WORKSPACE
 
 
@@ -86,6 +87,13 @@ def test_second_user_gets_only_remote_cache_hits(tmp_path, protocol):
     base = Path(tempfile.mkdtemp(prefix="tfbuild-user2-", dir="/tmp"))
     profile_text = (team_profile(server.url) if protocol != "executor" else
                     team_profile() + f'[remote]\nexecutor = "{server.url}"\n')
+    # a tarball clang installed at one path for the whole team, whose runtime dir reaches the
+    # actions' LD_LIBRARY_PATH, and a tool built and run in the exec configuration that needs
+    # it (--host_action_env): those keys must match across users too
+    prefix = tarball_clang(base / "llvm16")
+    profile_text = profile_text.replace("[toolchain]\n", f'[toolchain]\nclang_prefix = "{prefix}"\n')
+    profile_text = profile_text.replace(
+        "targets = [", 'targets = ["//tensorflow/tools/op_gen:op_wrappers", ')
     try:
         first_src = tmp_path / "ann-checkout" / "tensorflow"
         shutil.copytree(FIXTURE_WORKSPACE, first_src, symlinks=True)

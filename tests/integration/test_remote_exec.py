@@ -37,8 +37,12 @@ def tree(tmp_path):
 
 
 def profile(ws: dict, remote: str = "") -> str:
+    # the copied tree has no git HEAD: the wheel's time comes from the profile, else two builds'
+    # wheels would differ by their build times
     return local_bazel_profile(ws["base"] / "p.toml", output_root=ws["root"],
-                               dist=ws["base"] / "dist", extra=f"[remote]\n{remote}")
+                               dist=ws["base"] / "dist",
+                               extra=f"[tensorflow]\nsource_date_epoch = 1741219200\n"
+                                     f"[remote]\n{remote}")
 
 
 def build(ws: dict, prof: str, *args: str):

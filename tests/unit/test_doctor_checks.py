@@ -222,3 +222,17 @@ def test_cudnns_cuda_build_from_what_installed_it(tmp_path):
     assert (found.cuda_major, found.cuda_major_source) == (
         11, "archive: cudnn-linux-x86_64-9.10.2.21_cuda11-archive")
     assert cuda_discovery.inspect_cudnn_root(renamed).cuda_major is None
+
+
+def test_source_date_comes_from_the_profile_else_git_else_a_warning():
+    from tfbuild.discovery.facts import Source
+
+    from_git = rows()["source.date"]
+    assert from_git.status == "ok" and "SOURCE_DATE_EPOCH=1741219200 (2025-03-06 00:00:00 UTC, " \
+        "from git HEAD cb64295ec730)" in from_git.found
+    pinned = rows(overrides=["tensorflow.source_date_epoch=1700000000"])["source.date"]
+    assert "SOURCE_DATE_EPOCH=1700000000" in pinned.found
+    assert "from tensorflow.source_date_epoch" in pinned.found
+    tarball = rows(source=Source("/src/tf", True, True, "2.18.1", "6.5.0"))["source.date"]
+    assert tarball.status == "warn" and "time of the build" in tarball.found
+    assert "tensorflow.source_date_epoch" in tarball.hint

@@ -110,3 +110,14 @@ def test_several_bad_values_are_all_named():
 
 def test_empty_capabilities_are_fine_without_cuda():
     assert resolve("cpu", env={}, overrides=["cuda.compute_capabilities=[]"]).settings
+
+
+@pytest.mark.parametrize("value", ["-1", "12", "99999999999"])
+def test_a_source_date_epoch_a_wheel_cannot_carry_is_refused(value):
+    from tfbuild.errors import ConfigError
+    from tfbuild.settings import resolve
+
+    with pytest.raises(ConfigError) as exc:
+        resolve("cpu", env={}, overrides=[f"tensorflow.source_date_epoch={value}"])
+    assert "tensorflow.source_date_epoch" in exc.value.message
+    assert "git log -1 --format=%ct" in (exc.value.hint or "")

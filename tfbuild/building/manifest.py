@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from tfbuild import __version__, cachekeys, console, secrets, sums
+from tfbuild.configure.plan import source_date
 from tfbuild.errors import EXIT_NOT_ALL_OK, EXIT_OK, ConfigError
 from tfbuild.files import atomic_write
 from tfbuild.pathcheck import broken_link, read_text
@@ -68,7 +69,9 @@ def build_manifest(*, profile, settings, facts, patches: Iterable[dict], rc_sha2
         "tensorflow": {"version": source.tf_version if source else None,
                        "git_commit": source.git_commit if source else None,
                        "git_describe": source.git_describe if source else None,
-                       "source": source.path if source else None},
+                       "source": source.path if source else None,
+                       # the time the wheel's entries carry, and where it came from
+                       "source_date_epoch": source_date(settings, facts).as_dict()},
         "toolchain": toolchain_section(facts),
         "patches": list(patches),
         "configure": {"file": RC_NAME, "sha256": rc_sha256},

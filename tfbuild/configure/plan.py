@@ -51,6 +51,7 @@ class ConfigurePlan:
     clang_path: str
     offsetof_workaround: bool
     cc_opt_flags: tuple[str, ...]
+    source_date_epoch: str  # "" when neither git nor the profile gives one
     test_gpu: bool
     test_filters: tuple[str, ...]
     build_filters: tuple[str, ...]
@@ -128,6 +129,27 @@ def _pip_repo_env(settings: Settings) -> tuple[RepoEnv, ...]:
     return (RepoEnv("RULES_PYTHON_PIP_ISOLATED", "0"), RepoEnv("PIP_INDEX_URL", rc_safe(index, "mirrors.pip_index")))
 
 
+@dataclass(frozen=True)
+class SourceDate:
+    """SOURCE_DATE_EPOCH and where it came from (the wheel's entries carry it: TF's wheel step
+    runs `bdist_wheel`, which honours it; without it they carry the time of the build)."""
+
+    value: int | None
+    origin: str  # "tensorflow.source_date_epoch", "git HEAD <commit>" or "" (none)
+
+    def as_dict(self) -> dict:
+        return {"value": self.value, "from": self.origin or None}
+
+
+def source_date(settings: Settings, facts: Facts) -> SourceDate:
+    if settings.tensorflow.source_date_epoch:
+        return SourceDate(settings.tensorflow.source_date_epoch, "tensorflow.source_date_epoch")
+    source = facts.source
+    if source and source.git_commit_time:
+        return SourceDate(source.git_commit_time, f"git HEAD {(source.git_commit or '')[:12]}")
+    return SourceDate(None, "")
+
+
 def plan(settings: Settings, facts: Facts, env: BuildEnvironment, *, profile: str,
          shim: str) -> ConfigurePlan:
     tf = pins.tensorflow(settings.tensorflow.version)
@@ -155,6 +177,7 @@ def plan(settings: Settings, facts: Facts, env: BuildEnvironment, *, profile: st
         clang_path=rc_safe(clang, "toolchain.clang_path"),
         offsetof_workaround=(facts.clang.major or 0) in tf.clang_offsetof_workaround,
         cc_opt_flags=tuple(_flag(f) for f in settings.build.cc_opt_flags),
+        source_date_epoch=str(source_date(settings, facts).value or ""),
         test_gpu=cuda_on,
         test_filters=(*filters, *TEST_ONLY_FILTERS),
         build_filters=filters,

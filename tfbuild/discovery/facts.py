@@ -140,6 +140,7 @@ class Source:
     bazelversion: str | None = None
     git_commit: str | None = None
     git_describe: str | None = None
+    git_commit_time: int | None = None  # HEAD's committer time, seconds since 1970
     chosen_by: str = ""  # why this tree: --source, the current directory, tensorflow.source_dir
 
 

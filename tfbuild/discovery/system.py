@@ -71,13 +71,17 @@ def source_tree(runner: Runner, path: Path) -> Source:
     if os.path.isfile(path / ".bazelversion"):
         bazelversion = (path / ".bazelversion").read_text().strip().splitlines()[0].strip() or None
     commit = describe = None
+    commit_time: int | None = None
     if os.path.exists(path / ".git"):
         ok, out = probe(runner, ["git", "-C", str(path), "rev-parse", "HEAD"])
         commit = out.strip() if ok else None
         ok, out = probe(runner, ["git", "-C", str(path), "describe", "--tags", "--always"])
         describe = out.strip() if ok else None
+        ok, out = probe(runner, ["git", "-C", str(path), "log", "-1", "--format=%ct", "HEAD"])
+        commit_time = int(out.strip()) if ok and out.strip().isdigit() else None
     return Source(path=str(path), exists=True, is_tf_tree=is_tf, tf_version=tf_version,
-                  bazelversion=bazelversion, git_commit=commit, git_describe=describe)
+                  bazelversion=bazelversion, git_commit=commit, git_describe=describe,
+                  git_commit_time=commit_time)
 
 
 def key_places(source: Path | None, env: Mapping[str, str]) -> Places:

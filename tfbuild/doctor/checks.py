@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import time
 from collections.abc import Iterable
 
 from tfbuild import capabilities, sizing, versions
 from tfbuild.building.command import host_toolchain_paths
+from tfbuild.configure.plan import source_date
 from tfbuild.discovery.facts import CudaToolkit, Facts
 from tfbuild.discovery.toolchain import uninstall_line
 from tfbuild.doctor import cache_key_check, cuda_compat
@@ -485,6 +487,22 @@ def check_source(ctx: Context) -> Iterable[Check]:
                     f"check out {tf.git_ref}, or set tensorflow.version={src.tf_version}")
     else:
         yield Check("source", OK, found, expected)
+    yield source_date_row(ctx)
+
+
+def source_date_row(ctx: Context) -> Check:
+    """SOURCE_DATE_EPOCH: the wheel's entries carry it, so two builds of one commit can match."""
+    date = source_date(ctx.settings, ctx.facts)
+    expected = "a fixed time for the wheel's entries (SOURCE_DATE_EPOCH)"
+    if date.value is None:
+        return Check("source.date", WARN, "the tree has no git HEAD and "
+                     "tensorflow.source_date_epoch is 0: the wheel will carry the time of the "
+                     "build, so no two builds give the same wheel", expected,
+                     "set tensorflow.source_date_epoch to the release's commit time (e.g. "
+                     "`git log -1 --format=%ct v2.18.1` where the repository is)")
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(date.value))
+    return Check("source.date", OK, f"SOURCE_DATE_EPOCH={date.value} ({when}, from "
+                 f"{date.origin})", expected)
 
 
 def check_nccl_path(ctx: Context) -> Iterable[Check]:

@@ -26,6 +26,11 @@ class TensorflowSettings:
     source_dir: str = field(metadata=doc(
         "The TensorFlow source tree (`~` expanded; relative to the current directory). "
         "`--source DIR` overrides it."))
+    source_date_epoch: int = field(metadata=doc(
+        "SOURCE_DATE_EPOCH for the build (seconds since 1970): the time the wheel's entries "
+        "carry. 0: the commit time of the tree's git HEAD; set it for a tree without git (a "
+        "release tarball), or to keep one value across local commits (it is in every action's "
+        "key, so each new value rebuilds everything)."))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -270,6 +270,18 @@ def _jobs(value: object, _s: Settings) -> str | tuple[str, str]:
                                                       "a positive number of CPUs")
 
 
+ZIP_EPOCH, YEAR_2100 = 315532800, 4102444800  # 1980-01-01 (zip's earliest time), 2100-01-01
+
+
+def _source_date_epoch(value: object, _s: Settings) -> str | tuple[str, str]:
+    number = int(value)
+    if number == 0 or ZIP_EPOCH <= number < YEAR_2100:
+        return ""
+    return ("is not a time a wheel can carry",
+            f"use 0 (the commit time of git HEAD) or seconds since 1970 between {ZIP_EPOCH} "
+            "(1980, zip's earliest) and 2100, e.g. `git log -1 --format=%ct v2.18.1`")
+
+
 def _not_negative(what_zero: str) -> Rule:
     def rule(value: object, _s: Settings) -> str | tuple[str, str]:
         return "" if int(value) >= 0 else ("is negative", f"use 0 ({what_zero}) or a positive number")
@@ -320,6 +332,7 @@ RULES: dict[str, Rule] = {
     "tensorflow.git_url": _word,
     "tensorflow.git_ref": _word,
     "tensorflow.source_dir": _bazel_path,
+    "tensorflow.source_date_epoch": _source_date_epoch,
     "toolchain.clang_major": _major,
     "toolchain.clang_prefix": _plain_path,
     "toolchain.clang_path": _clang_path,
