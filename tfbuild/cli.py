@@ -359,9 +359,25 @@ def manifest(c, diff, other, show_run=False):
     _call("tfbuild.building.manifest:diff_command", diff, other, include_run=show_run)
 
 
+@task(help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
+            "against": "compare dist/<profile>/ with published SHA256SUMS (a file, or a dist "
+                       "directory) instead of building a second time",
+            "dry_run": "print both build commands; run nothing"},
+      iterable=["set"])
+def verify_reproducible(c, profile=None, source=None, set=None, against=None, dry_run=False):
+    """Build this commit a second time, sharing nothing, and compare every artifact byte for byte.
+
+    Exit 0 when they are equal; 1 naming what differs (members of the wheel: time, mode, size,
+    bytes), with a report beside the artifacts and the verdict in the manifest.
+    """
+    _call("tfbuild.building.reproducible:verify", _profile_flag(profile), source=source,
+          overrides=set or [], against=against, dry_run=dry_run)
+
+
 ns.add_task(build)
 ns.add_task(source)
 ns.add_task(manifest)
+ns.add_task(verify_reproducible, name="verify-reproducible")
 
 
 @task(

@@ -22,12 +22,17 @@ _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 
 
 def read(directory: Path) -> dict[str, str]:
-    """File name -> recorded sha256."""
+    """File name -> recorded sha256, from directory/SHA256SUMS."""
     path = directory / SUMS
     if not os.path.lexists(path):
         raise PreconditionError(f"{path} does not exist: the artifacts in {directory} cannot be "
                                 "checked", hint="rebuild them with `invoke build` (it writes "
                                 "SHA256SUMS), or pass the file explicitly")
+    return read_file(path)
+
+
+def read_file(path: Path) -> dict[str, str]:
+    """File name -> sha256, from a SHA256SUMS-format file of any name."""
     try:
         text = read_text(path, SUMS, limit=MAX_SUMS_BYTES)  # a FIFO or device is refused
     except TfbuildError as exc:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from tfbuild import __version__, cachekeys, console, secrets, sums
+from tfbuild import __version__, archive_diff, cachekeys, console, secrets, sums
 from tfbuild.configure.plan import source_date
 from tfbuild.errors import EXIT_NOT_ALL_OK, EXIT_OK, ConfigError
 from tfbuild.files import atomic_write
@@ -212,9 +212,34 @@ def diff_command(first: str, second: str, *, include_run: bool = False) -> int:
                   [[g, k, json.dumps(va), json.dumps(vb)] for g, k, va, vb in rows])
     if "artifacts" in groups:
         console.warn("artifact hashes differ")
+        for line in differing_members(Path(first), Path(second), a, b):
+            console.plain(line)
     else:
         console.info("artifact hashes are the same")
     return EXIT_NOT_ALL_OK
+
+
+def differing_members(first: Path, second: Path, a: Mapping, b: Mapping) -> list[str]:
+    """For each wheel or tarball whose hash differs between two dist directories: which members
+    differ and how (archive_diff), or why they cannot be compared."""
+    if not (first.is_dir() and second.is_dir()):
+        return ["  (give the two dist/<profile> directories to see which members differ)"]
+    digests_b = {x.get("name"): x.get("sha256") for x in b.get("artifacts") or []
+                 if isinstance(x, dict)}
+    lines = []
+    for item in a.get("artifacts") or []:
+        name = item.get("name") if isinstance(item, dict) else None
+        if not name or not archive_diff.is_archive(Path(name)) or name not in digests_b \
+                or digests_b[name] == item.get("sha256"):
+            continue
+        try:
+            diffs = archive_diff.compare(first / name, second / name)
+        except archive_diff.NotAnArchive as exc:
+            lines.append(f"  {name}: members not compared: {exc}")
+            continue
+        lines.append(f"  {name}: {len(diffs)} member(s) differ")
+        lines += [f"    {line}" for line in archive_diff.summary(diffs)]
+    return lines
 
 
 def keys_verdict(cmp: cachekeys.KeyComparison, *, has_inputs: bool) -> None:
