@@ -150,15 +150,15 @@ load("@hermetic_python_standin//:defs.bzl", "PYTHON")
 def test_the_fetch_before_the_build_is_shown_live_logged_and_bounded(tf_workspace, index):
     """Issue 30 item 3: with pip_method = "patch" the rules_python fetch ran with its output
     captured (silent for up to an hour on TF's tree, then "could not fetch rules_python"). It is
-    shown as the build shows fetches, its log is kept, and build.fetch_timeout_min bounds it."""
+    shown as the build shows fetches, its log is kept, and build.fetch_timeout_s bounds it."""
     from tests.helpers.http_server import Server
 
     ws = tf_workspace
     server = Server().start()
     try:
-        slow_workspace_repository(ws, server, mib=8)  # about 8 s
-        body = (f'fetch_timeout_min = 1\n[mirrors]\npip_index = "{index.url}"\nallow_http = true\n'
-                'pip_method = "patch"\n')
+        slow_workspace_repository(ws, server, mib=5)  # about 5 s
+        body = (f'fetch_timeout_s = 120\n[mirrors]\npip_index = "{index.url}"\n'
+                'allow_http = true\npip_method = "patch"\n')
         proc = build(ws, index, body)
     finally:
         server.stop()
@@ -176,13 +176,13 @@ def test_a_fetch_past_its_bound_is_stopped_and_named(tf_workspace, index):
     ws = tf_workspace
     server = Server().start()
     try:
-        slow_workspace_repository(ws, server, mib=8, rate=64 * 1024)  # about 2 minutes
-        body = (f'fetch_timeout_min = 1\n[mirrors]\npip_index = "{index.url}"\n'
+        slow_workspace_repository(ws, server, mib=2, rate=64 * 1024)  # about 32 s
+        body = (f'fetch_timeout_s = 10\n[mirrors]\npip_index = "{index.url}"\n'
                 'allow_http = true\npip_method = "patch"\n')
         proc = build(ws, index, body)
     finally:
         server.stop()
     assert proc.returncode != 0
-    assert "did not finish within build.fetch_timeout_min = 1 minutes" in proc.stderr, proc.stderr
+    assert "did not finish within build.fetch_timeout_s = 10 s" in proc.stderr, proc.stderr
     assert "still fetching @hermetic_python_standin" in proc.stderr
     assert "site-packages" not in proc.stderr  # Bazel's own Starlark traceback is shown, no Python one

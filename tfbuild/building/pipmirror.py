@@ -4,7 +4,7 @@ before the build, or prefetch's fetch step, runs pip for the first time.
 
 On TF's tree that fetch resolves the WORKSPACE up to rules_python, which loads the hermetic
 Python, the pip lock, NVIDIA's JSON and LLVM first: it is shown live as the build's own fetches
-are (bazel_run), its log kept beside the build logs, and bounded by build.fetch_timeout_min."""
+are (bazel_run), its log kept beside the build logs, and bounded by build.fetch_timeout_s."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ from tfbuild.runner import Runner
 
 
 class _Deadline:
-    """Sends Bazel SIGINT (a clean stop, as Ctrl-C) once `minutes` have passed."""
+    """Sends Bazel SIGINT (a clean stop, as Ctrl-C) once `seconds` have passed."""
 
-    def __init__(self, minutes: int) -> None:
-        self.seconds = minutes * 60
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
         self.tripped = False
         self._timer: threading.Timer | None = None
 
@@ -57,7 +57,7 @@ def prepare(settings, plan: BuildPlan, env: dict, runner: Runner) -> None:
     if plan.pip_fetch is None:
         return
     log_path = fetch_log(plan.state)
-    deadline = _Deadline(settings.build.fetch_timeout_min)
+    deadline = _Deadline(settings.build.fetch_timeout_s)
     try:
         with resolved.recording(plan.state, plan.output_base):
             pipeline = run_bazel(plan.pip_fetch, plan.source, env, log_path, runner,
@@ -69,9 +69,9 @@ def prepare(settings, plan: BuildPlan, env: dict, runner: Runner) -> None:
     if deadline.tripped:
         still = f"; still fetching {summary.fetching}" if summary.fetching else ""
         raise BuildFailed(
-            f"fetching rules_python did not finish within build.fetch_timeout_min = "
-            f"{settings.build.fetch_timeout_min} minutes{still} (log: {log_path})",
-            hint="raise build.fetch_timeout_min (0: no bound), or point the download mirror "
+            f"fetching rules_python did not finish within build.fetch_timeout_s = "
+            f"{settings.build.fetch_timeout_s} s{still} (log: {log_path})",
+            hint="raise build.fetch_timeout_s (0: no bound), or point the download mirror "
                  "settings (mirrors.tf_mirror, mirrors.host_mirrors) at a faster host")
     if not summary.succeeded:
         lines = log_path.read_text(errors="replace").splitlines()

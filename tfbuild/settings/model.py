@@ -140,10 +140,10 @@ class BuildSettings:
     min_free_mib: int = field(metadata=doc(
         "While Bazel runs, stop it cleanly (as Ctrl-C does) when the output root's filesystem "
         "has less than this free. 0: do not watch."))
-    fetch_timeout_min: int = field(metadata=doc(
+    fetch_timeout_s: int = field(metadata=doc(
         "Bound on the fetch that runs before the build with `mirrors.pip_method = \"patch\"` "
         "(Bazel resolves the WORKSPACE up to rules_python: on TF's tree the hermetic Python, the "
-        "pip lock, NVIDIA's JSON, LLVM), in minutes; then it is stopped cleanly and named. "
+        "pip lock, NVIDIA's JSON, LLVM), in seconds; then it is stopped cleanly and named. "
         "0: no bound."))
     keep_builds: int = field(metadata=doc(
         "Build logs (and other per-build files in the state dir's `logs/`) kept: the last N "

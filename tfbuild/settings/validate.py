@@ -370,7 +370,7 @@ RULES: dict[str, Rule] = {
     "build.dist_dir": _nonempty_str,
     "build.disk_cache_max_gib": _not_negative("no limit"),
     "build.min_free_mib": _not_negative("do not watch"),
-    "build.fetch_timeout_min": _not_negative("no bound"),
+    "build.fetch_timeout_s": _not_negative("no bound"),
     "build.keep_builds": _not_negative("keep every build's logs"),
     "remote.cache": _remote(("http://", "https://", "grpc://", "grpcs://", "unix:")),
     "remote.executor": _remote(("grpc://", "grpcs://", "unix:")),
