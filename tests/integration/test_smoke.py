@@ -290,14 +290,16 @@ def test_a_failing_auditwheel_is_a_warning_not_a_crash(tmp_path, deps_index):
 
 # -- README claims -------------------------------------------------------------------------------
 def test_cuda_profile_refuses_a_wheel_built_without_cuda(tf_wheel, deps_index, tmp_path):
-    """The real tensorflow-cpu wheel is built without CUDA: a CUDA profile's smoke-test stops
-    at the import step."""
+    """The real tensorflow-cpu wheel is built without CUDA: a CUDA profile's smoke-test says so
+    from the wheel's own build_info, before minutes of installing it."""
     proc = invoke(["smoke-test", "--profile", "cuda-local", "--wheel", str(tf_wheel),
                    "--set", f"mirrors.pip_index={deps_index.url}", "--set", "mirrors.allow_http=true",
                    "--set", f"toolchain.python={sys.executable}"],
                   env=isolated_env(tmp_path / "home", tmp_path / "tmp"), timeout=900)
     assert proc.returncode == 7, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "the wheel was built without CUDA but the profile has CUDA" in proc.stderr
+    assert "build_info.py says is_cuda_build False" in proc.stderr
+    assert "virtual environment" not in proc.stdout.split("smoke-test environment", 1)[1]
     assert "Traceback" not in proc.stderr
 
 

@@ -131,3 +131,24 @@ def test_a_failed_steps_output_is_diagnosed_with_its_fix(line, fix_words):
     error = _failed("import tensorflow failed (exit 1)", f"some output\n{line}\n")
     assert "diagnosis:" in str(error) and fix_words in str(error)
     assert fix_words in error.hint
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("import collections\nbuild_info = collections.OrderedDict([('is_cuda_build', False), "
+     "('is_rocm_build', False)])\n", {"is_cuda_build": False, "is_rocm_build": False}),
+    ("build_info = {'is_cuda_build': True, 'cuda_version': '12.4'}\n",
+     {"is_cuda_build": True, "cuda_version": "12.4"}),
+    ("build_info = make_it()\n", None),  # not a literal: never run
+    ("this is not python(\n", None),
+])
+def test_the_wheels_build_info_is_read_as_a_literal(tmp_path, text, expected):
+    import zipfile
+
+    wheel = tmp_path / "tensorflow-2.18.1-cp311-cp311-linux_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(checks.BUILD_INFO, text)
+    assert checks.wheel_build_info(wheel) == expected
+    bare = tmp_path / "bare.whl"
+    with zipfile.ZipFile(bare, "w") as archive:
+        archive.writestr("tensorflow/__init__.py", "")
+    assert checks.wheel_build_info(bare) is None

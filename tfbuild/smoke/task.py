@@ -239,9 +239,26 @@ def _audit_wheel(inputs: SmokeInputs, report: Report, runner: Runner) -> None:
         console.warn(f"wheel not audited: {audit.error}")
 
 
+def _refuse_a_cpu_wheel(profile, inputs: SmokeInputs, report: Report) -> None:
+    """A CUDA profile and a wheel whose own build_info says it was built without CUDA: said
+    before minutes of installing it (the import step would say the same)."""
+    if not profile.settings.cuda.enabled:
+        return
+    info = checks.wheel_build_info(inputs.wheel)
+    if info is not None and info.get("is_cuda_build") is False:
+        step = report.step("wheel build info")
+        step.status = "fail"
+        step.detail = f"{checks.BUILD_INFO}: is_cuda_build False"
+        raise SmokeTestFailed("the wheel was built without CUDA but the profile has CUDA "
+                              f"({inputs.wheel.name}: {checks.BUILD_INFO} says is_cuda_build "
+                              "False)", hint="build with a CUDA profile (configure writes "
+                              "--config=cuda_clang), or smoke-test it with a CPU profile")
+
+
 def _run_steps(profile, inputs: SmokeInputs, env: dict, work: Path, report: Report,
                runner: Runner, input_op: str | None, output_op: str | None) -> None:
     _audit_wheel(inputs, report, runner)
+    _refuse_a_cpu_wheel(profile, inputs, report)
     venv_python = _timed(report.step("virtual environment + wheel"),
                          lambda: _install(profile, inputs, work, runner))
     site = _site_packages(venv_python, runner)
