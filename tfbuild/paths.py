@@ -126,6 +126,19 @@ def state_root() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "tfbuild"
 
 
+def scratch_root() -> str | None:
+    """Where tfbuild's own scratch files go (doctor's compile probes, header checks, the
+    smoke-test's work dir): <state root>/tmp, not the shell's TMPDIR. Debian 13's /tmp is a small
+    tmpfs, and a full one turned doctor's `#include <memory>` probe into a wrong "clang cannot
+    compile" verdict. None (the system's temp dir) when it cannot be made."""
+    root = state_root() / "tmp"
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    return str(root)
+
+
 # How the state directory is named in error messages (it comes from TFBUILD_STATE_DIR,
 # XDG_STATE_HOME or HOME).
 STATE_WHAT = "state directory (TFBUILD_STATE_DIR, else $XDG_STATE_HOME/tfbuild or ~/.local/state/tfbuild)"

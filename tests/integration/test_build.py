@@ -69,8 +69,13 @@ def test_artifacts_hashes_and_manifest(tf_workspace):
     for name, digest in sums.items():
         assert hashlib.sha256((dist / name).read_bytes()).hexdigest() == digest
     manifest = json.loads((dist / "manifest.json").read_text())
-    assert manifest["tensorflow"] == {"version": "2.18.1", "git_commit": commit,
-                                      "git_describe": "v2.18.1", "source": str(ws["source"])}
+    commit_time = int(subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=ws["source"],
+                                     capture_output=True, text=True, check=True).stdout)
+    assert manifest["tensorflow"] == {
+        "version": "2.18.1", "git_commit": commit, "git_describe": "v2.18.1",
+        "source": str(ws["source"]),
+        # the wheel's timestamps come from the commit, not the clock (issue 29)
+        "source_date_epoch": {"value": commit_time, "from": f"git HEAD {commit[:12]}"}}
     assert manifest["profile"]["name"] == "tfs"
     assert manifest["profile"]["settings"]["toolchain"]["clang_major"] == 16
     assert manifest["toolchain"]["clang"]["version"].startswith("16.")

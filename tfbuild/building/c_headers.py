@@ -18,6 +18,7 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from tfbuild import paths
 from tfbuild.runner import Runner
 
 WHEEL_INCLUDE = "tensorflow/include/"
@@ -63,7 +64,7 @@ def included_by(make_rule: str, root: Path) -> list[str]:
 def c_api_headers(wheel: Path, cc: str, runner: Runner) -> tuple[dict[str, bytes], str]:
     """{include-relative path: content} of the C API headers, and a note when there are none
     (a wheel without tensorflow/include/, or the compiler refused)."""
-    with tempfile.TemporaryDirectory(prefix="tfbuild-headers-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tfbuild-headers-", dir=paths.scratch_root()) as tmp:
         root = Path(tmp) / "include"
         if not _extract_headers(wheel, root):
             return {}, f"{wheel.name} carries no C headers under {WHEEL_INCLUDE}"

@@ -17,7 +17,7 @@ from tfbuild.discovery import bazelisk_cache
 from tfbuild.discovery.facts import Bazel, Clang, Python, Tool
 from tfbuild.discovery.programs import (probe, unique_by_target, version_key,
                                         which, which_matching)
-from tfbuild.paths import SYSTEM_PATH, tool_bin_dir
+from tfbuild.paths import SYSTEM_PATH, scratch_root, tool_bin_dir
 from tfbuild.runner import Runner
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -136,7 +136,7 @@ def header_dependencies(clang: str) -> list[str]:
 
 def _compiles_cxx(runner: Runner, clang: str) -> tuple[bool, str]:
     """The notes' check: `clang test.cpp` with `#include <memory>` and no extra flags."""
-    with tempfile.TemporaryDirectory(prefix="tfbuild-clang-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tfbuild-clang-", dir=scratch_root()) as tmp:
         source = Path(tmp) / "test.cpp"
         source.write_text(CXX_PROBE)
         ok, out = probe(runner, [clang, "-c", str(source), "-o", str(Path(tmp) / "test.o")],
