@@ -359,6 +359,20 @@ def manifest(c, diff, other, show_run=False):
     _call("tfbuild.building.manifest:diff_command", diff, other, include_run=show_run)
 
 
+@task(help={"first": "build A: a dist/<profile> directory, or an execution log",
+            "second": "build B: the same kinds",
+            "limit": "causes shown (default 10)",
+            "json": "print the comparison as JSON (every cause)"})
+def explain(c, first, second, limit=None, json=False):
+    """Why B's actions missed: compare two builds' execution logs, name each cause and the
+    profile key or rc line behind it.
+
+    Exit 0 when every action has the same key in both; 1 when some differ.
+    """
+    count = _int_flag("--limit", limit, 1)
+    _call("tfbuild.building.explain:explain", first, second, limit=count or 10, as_json=json)
+
+
 @task(help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
             "against": "compare dist/<profile>/ with published SHA256SUMS (a file, or a dist "
                        "directory) instead of building a second time",
@@ -377,6 +391,7 @@ def verify_reproducible(c, profile=None, source=None, set=None, against=None, dr
 ns.add_task(build)
 ns.add_task(source)
 ns.add_task(manifest)
+ns.add_task(explain)
 ns.add_task(verify_reproducible, name="verify-reproducible")
 
 

@@ -127,6 +127,9 @@ def mask_data(value: object, key: str = "") -> object:
             return f"{whole.group(1) or ''}{whole.group(2) or ''}{whole.group(3)}={MASK}"
         return mask(value)
     if isinstance(value, dict):
+        named = value.get("name")  # {"name": "API_TOKEN", "value": ...}: Bazel's env pairs
+        if isinstance(named, str) and secret_name(named) and value.get("value"):
+            value = {**value, "value": MASK}
         return {k: mask_data(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [mask_data(v) for v in value]

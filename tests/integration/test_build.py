@@ -3,6 +3,7 @@ TF-shaped workspace (TF's target labels, a .so with a symlink chain, a real whee
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -22,6 +23,8 @@ from tests.helpers.nginx import Nginx
 from tests.helpers.pip_index import IndexServer, build_simple_index, tiny_wheel
 from tests.helpers.profiles import fixture_wheel, local_bazel_profile
 from tests.helpers.trees import tarball_clang
+from tfbuild import execlog
+from tfbuild.files import sha256_file
 
 WHEEL = fixture_wheel()  # the tree's wheel, for this Python
 QUICK = '["//tensorflow:libtensorflow.so"]'
@@ -242,8 +245,15 @@ def test_the_build_account_is_printed_and_kept_with_disk_cache_hits(tf_workspace
             f"Building the wheel {WHEEL}"} <= slowest
     log = Path(_manifest(ws)["run"]["log"])
     files = account["files"]
+    execution_log = log.with_name(log.stem + ".exec.json.gz")
     assert files == {"build_events": str(log.with_suffix(".bep.json")),
-                     "profile": str(log.with_name(log.stem + ".profile.json.gz"))}
+                     "profile": str(log.with_name(log.stem + ".profile.json.gz")),
+                     "execution_log": {"path": str(execution_log),
+                                       "sha256": sha256_file(execution_log)}}
+    # Bazel's own execution log, kept: one record per action it ran, with its key's inputs
+    spawns = list(execlog.read(execution_log))
+    assert {s["mnemonic"] for s in spawns} >= {"CppCompile", "CppLink"}, spawns
+    assert all(s["commandArgs"] and s["inputs"] for s in spawns if s["mnemonic"] == "CppCompile")
     assert [p.name for p in log.parent.iterdir() if p.name.startswith(".")] == []  # raw BEP gone
     # the recorded command is the one Bazel's caches see: no per-build file names in it
     assert not any("build_event" in a or "--profile" in a for a in _manifest(ws)["bazel"]["argv"])
@@ -327,11 +337,13 @@ def test_remote_http_cache_gives_full_hits_and_keeps_the_header_secret(tf_worksp
     try:
         profile = write_profile(ws, '[remote]\nheader_env = "CACHE_AUTH_HEADER"\n')
         env = {"CACHE_AUTH_HEADER": f"Authorization: {secret}"}
-        first = build(ws, profile, "--remote-cache", server.url, env=env)
+        # and a token in the actions' environment: it reaches Bazel's execution log
+        action_token = "--bazel-opt=--action_env=API_TOKEN=act10n-s3cr3t-5678"
+        first = build(ws, profile, "--remote-cache", server.url, action_token, env=env)
         assert first.returncode == 0, first.stderr
         assert server.stored_objects() > 0
         bazel(ws["source"], ws["root"], "clean")
-        second = build(ws, profile, "--remote-cache", server.url, env=env)
+        second = build(ws, profile, "--remote-cache", server.url, action_token, env=env)
         assert second.returncode == 0, second.stderr
         dist = ws["source"].parent / "dist" / "tfs"
         manifest = json.loads((dist / "manifest.json").read_text())
@@ -346,11 +358,17 @@ def test_remote_http_cache_gives_full_hits_and_keeps_the_header_secret(tf_worksp
                    (ws["source"] / ".tf_configure.bazelrc").read_text(),
                    first.stdout, first.stderr, second.stdout, second.stderr,
                    *(p.read_text() for p in ws["state"].glob("*/environment.*")),
-                   *(p.read_text() for p in ws["state"].glob("*/logs/*.bep.json"))]
+                   *(p.read_text() for p in ws["state"].glob("*/logs/*.bep.json")),
+                   *(gzip.open(p, "rt").read() for p in ws["state"].glob("*/logs/*.exec.json.gz"))]
+        exec_logs = list(ws["state"].glob("*/logs/*.exec.json.gz"))
+        assert len(exec_logs) == 2
+        assert all('"name":"API_TOKEN","value":"***"' in gzip.open(p, "rt").read() for p in exec_logs)
         beps = [p.read_text() for p in ws["state"].glob("*/logs/*.bep.json")]
         assert len(beps) == 2 and all("--remote_header=***" in text for text in beps)
         assert all("CACHE_AUTH_HEADER=***" in text for text in beps)  # the client env, masked
-        assert not any(secret in text for text in written)
+        assert not any(secret in text or "act10n-s3cr3t" in text for text in written)
+        assert not any(b"act10n-s3cr3t" in p.read_bytes() for p in ws["state"].rglob("*")
+                       if p.is_file())  # nor Bazel's raw files
         assert manifest["remote"]["header_env"] == "CACHE_AUTH_HEADER"
         assert f"--remote_cache={server.url}" in manifest["bazel"]["argv"]
     finally:

@@ -291,7 +291,10 @@ def test_run_files_sit_beside_the_log_and_keep_only_the_masked_bep(tmp_path):
     assert files.bep.name == "build-20260101-120000.bep.json"
     assert files.profile.name == "build-20260101-120000.profile.json.gz"
     options = files.bazel_options()
-    assert options == (f"--build_event_json_file={files.raw_bep}", f"--profile={files.profile}")
+    assert options == (f"--build_event_json_file={files.raw_bep}", f"--profile={files.profile}",
+                       f"--execution_log_binary_file={files.raw_execution_log}")
+    assert files.execution_log.name == "build-20260101-120000.exec.json.gz"
+    assert RunFiles.beside(files.log, execution_log=False).bazel_options() == options[:2]
     assert files.raw_dir.stat().st_mode & 0o777 == 0o700
     files.raw_bep.write_text("\n".join(bep(STARTED_SECRET, FINISHED,
                                            tool_logs("1 process: 1 linux-sandbox."))) + "\n")

@@ -106,8 +106,11 @@ def dry_run(profile: ResolvedProfile, *, source: str | Path | None, request: Bui
         step += 1
     console.info(f"{step}. bazel (copy-pasteable):")
     console.plain(plan.command.shell(src, plan.client_env))
-    console.note(f"   (invoke build adds --build_event_json_file and --profile: the files of the "
-                 f"build's account, beside the log in {paths.state_dir(src) / 'logs'})")
+    flags = ["--build_event_json_file", "--profile",
+             *(["--execution_log_binary_file"] if settings.build.execution_log else [])]
+    added = ", ".join(flags[:-1]) + " and " + flags[-1]
+    console.note(f"   (invoke build adds {added}: the files of the build's account, beside the "
+                 f"log in {paths.state_dir(src) / 'logs'})")
     console.info(f"{step + 1}. collect the wheel and libtensorflow into "
                  f"{paths.expand(settings.build.dist_dir) / profile.name}/ with SHA256SUMS and "
                  "manifest.json; audit the wheel (auditwheel show)")
@@ -169,15 +172,18 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
 
         space.before_build(settings, src, state)
         log_path = _log_path(state)
-        run_files = RunFiles.beside(log_path)
+        run_files = RunFiles.beside(log_path, execution_log=settings.build.execution_log)
         t = time.monotonic()
+        kept_problems: list[str] = []
         try:
             with resolved.recording(state, output_base):
                 pipeline = run_bazel_guarded(
                     settings, src, dataclasses.replace(cmd, run_options=run_files.bazel_options()),
                     env, log_path, runner, output_base)
         finally:
-            run_files.keep_bep()
+            kept_problems = run_files.keep_bep()
+        for problem in kept_problems:
+            console.note(f"    note: {problem}")
         summary = pipeline.summary
         durations["bazel_s"] = time.monotonic() - t
         account, bep = _account(run_files, summary, cmd)
@@ -212,8 +218,7 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
                  "log": str(log_path), "durations": {k: round(v, 2) for k, v in durations.items()},
                  "bazel_summary": {"processes": summary.processes,
                                    "process_kinds": summary.process_kinds},
-                 "account": {**account.as_dict(), "files": {"build_events": str(run_files.bep),
-                                                            "profile": str(run_files.profile)}}},
+                 "account": {**account.as_dict(), "files": _account_files(run_files)}},
         )
         if audit is not None:
             manifest["wheel"] = audit.as_dict()
@@ -225,6 +230,16 @@ def run_build(profile: ResolvedProfile, *, source: str | Path | None = None,
                     f"({account_mod.summary_line(account)})")
     console.note(f"    manifest: {manifest_path}\n    log: {log_path}")
     return BuildResult(dist, manifest_path, log_path, summary, cmd)
+
+
+def _account_files(run_files: RunFiles) -> dict:
+    """Where the build's account files are; the execution log with its sha256, which `explain`
+    verifies before it reads the log back."""
+    files: dict = {"build_events": str(run_files.bep), "profile": str(run_files.profile)}
+    if run_files.execution_log and run_files.execution_log.is_file():
+        files["execution_log"] = {"path": str(run_files.execution_log),
+                                  "sha256": sha256_file(run_files.execution_log)}
+    return files
 
 
 def _account(run_files: RunFiles, summary: BuildSummary,

@@ -148,6 +148,10 @@ class BuildSettings:
     keep_builds: int = field(metadata=doc(
         "Build logs (and other per-build files in the state dir's `logs/`) kept: the last N "
         "builds."))
+    execution_log: bool = field(metadata=doc(
+        "Keep Bazel's execution log of each build beside its log (`build-STAMP.exec.json.gz`: "
+        "every action's command line, environment, inputs and where it ran, secrets masked), "
+        "for `invoke explain`. Bazel writes it in its binary form during the build."))
 
 
 @dataclass(frozen=True, kw_only=True)

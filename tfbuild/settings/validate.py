@@ -372,6 +372,7 @@ RULES: dict[str, Rule] = {
     "build.min_free_mib": _not_negative("do not watch"),
     "build.fetch_timeout_s": _not_negative("no bound"),
     "build.keep_builds": _not_negative("keep every build's logs"),
+    "build.execution_log": _any,  # boolean
     "remote.cache": _remote(("http://", "https://", "grpc://", "grpcs://", "unix:")),
     "remote.executor": _remote(("grpc://", "grpcs://", "unix:")),
     "remote.instance_name": _optional_word,
