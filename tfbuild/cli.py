@@ -359,6 +359,16 @@ def manifest(c, diff, other, show_run=False):
     _call("tfbuild.building.manifest:diff_command", diff, other, include_run=show_run)
 
 
+@task(help={"dist": "the build: its dist/<profile> directory",
+            "against": "another build (dist directory or execution log): add why this build's "
+                       "actions missed against it",
+            "output": "where to write the page (default: <dist>/report.html)"})
+def report(c, dist, against=None, output=None):
+    """A build's account as one self-contained HTML page: the timeline of its actions, the
+    critical path, the slowest actions, cache hits; with --against, the miss causes."""
+    _call("tfbuild.building.report:report", dist, against=against, output=output)
+
+
 @task(help={"first": "build A: a dist/<profile> directory, or an execution log",
             "second": "build B: the same kinds",
             "limit": "causes shown (default 10)",
@@ -392,6 +402,7 @@ ns.add_task(build)
 ns.add_task(source)
 ns.add_task(manifest)
 ns.add_task(explain)
+ns.add_task(report)
 ns.add_task(verify_reproducible, name="verify-reproducible")
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 # pattern matches its dotted name (without "tfbuild."); a new module must be placed here.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", (r"tfbuild", r"errors", r"secrets", r"files", r"resources", r"console", r"runner",
-              r"archive_diff", r"execlog", r"execlog_diff",
+              r"archive_diff", r"execlog", r"execlog_diff", r"report_html",
               r"pathcheck", r"versions", r"sums", r"wheel_audit", r"pins", r"toml",
               r"capabilities", r"diskcache", r"downloads", r"downloads\.(archives|urls|fetch)",
               r"patching", r"doctor", r"configure", r"building", r"container", r"smoke", r"install",
@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("plan", (r"configure\.(plan|rcfile)", r"building\.(command|remote|plan)", r"doctor\.rows",
               r"doctor\.checks", r"doctor\.cache_key_check", r"doctor\.cuda_compat", r"container\.plan", r"patching\.fixes")),
     ("steps", (r"building\.(pipmirror|source|manifest|c_headers|bazel_run)", r"doctor\.report")),
-    ("tasks", (r"building\.(task|reproducible|explain)", r"configure\.task", r"doctor\.task", r"container\.task",
+    ("tasks", (r"building\.(task|reproducible|explain|report)", r"configure\.task", r"doctor\.task", r"container\.task",
                r"smoke\.task", r"install\.task",
                r"patching\.task", r"downloads\.(prefetch|bazelisk)", r"space", r"docgen")),
     ("command line", (r"cli", r"__main__")),

@@ -248,6 +248,7 @@ def test_the_build_account_is_printed_and_kept_with_disk_cache_hits(tf_workspace
     execution_log = log.with_name(log.stem + ".exec.json.gz")
     assert files == {"build_events": str(log.with_suffix(".bep.json")),
                      "profile": str(log.with_name(log.stem + ".profile.json.gz")),
+                     "profile_sha256": sha256_file(log.with_name(log.stem + ".profile.json.gz")),
                      "execution_log": {"path": str(execution_log),
                                        "sha256": sha256_file(execution_log)}}
     # Bazel's own execution log, kept: one record per action it ran, with its key's inputs

@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import browser
+from tests.helpers import png as png_pixels
 from tests.helpers.bazel import shutdown
 from tests.helpers.cli import invoke
 from tests.helpers.profiles import local_bazel_profile
 from tests.helpers.trees import tarball_clang
 from tests.integration.conftest import FIXTURE_WORKSPACE, link_tree
+from tfbuild import report_html
 
 CUDA = """
 [cuda]
@@ -173,3 +176,35 @@ def test_unreadable_inputs_are_clear_errors(team, tmp_path):
     for bad in (tmp_path / "missing", FIXTURE_WORKSPACE / "WORKSPACE"):
         proc = explain(bad, tmp_path / "a.json")
         assert proc.returncode == 2 and proc.stderr.strip(), proc.stderr
+
+
+def test_the_report_page_renders_in_chromium_with_the_timeline(team, tmp_path, capsys):
+    """`invoke report` of a real build, against a teammate's: one self-contained page that
+    headless Chromium (every network name unresolvable) renders without a console message; its
+    screenshot shows the timeline (the critical path's color), its DOM the miss cause. A page
+    with a planted script error shows the console check catching it."""
+    control = tmp_path / "control.html"
+    control.write_text("<!doctype html><p>x</p><script>missing_function();</script>")
+    assert any("missing_function" in m for m in browser.screenshot(control, tmp_path / "c.png"))
+
+    a = team.build("ann")
+
+    def edit(source: Path) -> None:
+        changed = source / "tensorflow" / "c" / "c_api.c"
+        changed.write_text(changed.read_text() + "\nint teammates_edit(void) { return 2; }\n")
+    b = team.build("bob", edit=edit)
+    proc = invoke(["report", str(b), "--against", str(a)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    page = b / "report.html"
+    assert "report: " in proc.stdout and str(page) in proc.stdout
+    png = tmp_path / "report.png"
+    assert browser.screenshot(page, png) == []  # no console message: no error, no blocked load
+    critical = png_pixels.count_color(png, report_html.CRITICAL_COLOR)
+    assert critical > 2000, critical  # the critical-path lane of the timeline (the legend: ~100)
+    shown = browser.dom(page)
+    assert 'id="timeline"' in shown and shown.count("<rect") > 4
+    assert "source file" in shown and "tensorflow/c/c_api.c" in shown
+    with capsys.disabled():
+        print(f"\n  report screenshot: {png} ({critical} px of the critical path)")
+    missing = invoke(["report", str(tmp_path / "nowhere")])
+    assert missing.returncode == 2 and "fix:" in missing.stderr, missing.stderr

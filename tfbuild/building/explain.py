@@ -147,7 +147,9 @@ def _runners(counts) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in counts.most_common()) or "none"
 
 
-def explain(first: str, second: str, *, limit: int = 10, as_json: bool = False) -> int:
+def compare_builds(first: str, second: str) -> tuple[Side, Side, execlog_diff.Comparison,
+                                                   list[dict]]:
+    """(A, B, the comparison, its causes as dicts with what produces each)."""
     a, b = side(first), side(second)
     va, vb = _bazel_version(a), _bazel_version(b)
     if va and vb and va != vb:
@@ -159,6 +161,11 @@ def explain(first: str, second: str, *, limit: int = 10, as_json: bool = False) 
     causes = [{"kind": c.kind, "name": c.name, "a": c.a, "b": c.b, "actions": n,
                "examples": examples, "from": _origins(c, a, b)}
               for c, n, examples in result.causes]
+    return a, b, result, causes
+
+
+def explain(first: str, second: str, *, limit: int = 10, as_json: bool = False) -> int:
+    a, b, result, causes = compare_builds(first, second)
     if as_json:
         console.plain(json.dumps({"a": a.ref, "b": b.ref, "actions_a": result.actions_a,
                                   "actions_b": result.actions_b, "matched": result.matched,

@@ -236,6 +236,8 @@ def _account_files(run_files: RunFiles) -> dict:
     """Where the build's account files are; the execution log with its sha256, which `explain`
     verifies before it reads the log back."""
     files: dict = {"build_events": str(run_files.bep), "profile": str(run_files.profile)}
+    if run_files.profile.is_file():  # `invoke report` draws its timeline, verified first
+        files["profile_sha256"] = sha256_file(run_files.profile)
     if run_files.execution_log and run_files.execution_log.is_file():
         files["execution_log"] = {"path": str(run_files.execution_log),
                                   "sha256": sha256_file(run_files.execution_log)}
