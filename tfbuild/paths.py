@@ -126,11 +126,20 @@ def state_root() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "tfbuild"
 
 
-def scratch_root() -> str | None:
+def scratch_root(*, create: bool = False) -> str | None:
     """Where tfbuild's own scratch files go (doctor's compile probes, header checks, the
     smoke-test's work dir): <state root>/tmp, not the shell's TMPDIR. Debian 13's /tmp is a small
     tmpfs, and a full one turned doctor's `#include <memory>` probe into a wrong "clang cannot
-    compile" verdict. None (the system's temp dir) when it cannot be made."""
+    compile" verdict. None (the system's temp dir) when the state root does not exist yet (a
+    dry run or a first doctor writes nothing there; every build makes it) or tmp/ cannot be
+    made. `create`: make the state root first (a task that writes there anyway)."""
+    if create:
+        try:
+            state_root().mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+    if not state_root().is_dir():
+        return None
     root = state_root() / "tmp"
     try:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -101,7 +101,8 @@ def test_python_and_c_api_agree(kept_run, deps_index):
     model = result["model"]
     assert model["accuracy"] >= 0.9 and model["dataset"] == "synthetic"  # HOME has no ~/.keras
     work = Path(result["workdir"])
-    assert work.parent == base / "tmp"  # --keep kept it, in this run's own temp dir
+    # --keep kept it, in tfbuild's own scratch dir (<state root>/tmp), not the shell's TMPDIR
+    assert work.parent == base / "home" / "state" / "tmp"
     assert (work / "saved_model" / "saved_model.pb").exists()
     assert (work / "frozen_graph.pb").exists() and (work / "model_run").exists()
     comparison = result["comparison"]

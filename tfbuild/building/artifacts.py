@@ -96,8 +96,8 @@ def collect(outputs: Sequence[Path], dest: Path,
     names = {p.name for p in outputs}
     try:
         artifacts = []
-        for path in outputs:
-            target = staging / path.name
+        for path in sorted(outputs, key=lambda p: p.name):  # SHA256SUMS in one order, whatever
+            target = staging / path.name                       # order the build events list
             if path.is_symlink() and os.readlink(path) in names:
                 link = os.readlink(path)
                 target.symlink_to(link)

@@ -179,7 +179,7 @@ def run_smoke_test(profile: ResolvedProfile, *, wheel: str | None = None,
     console.step("smoke-test environment:")
     for name, value in env.items():
         console.plain(f"  {name}={value}")
-    work = Path(tempfile.mkdtemp(prefix="tfbuild-smoke-", dir=paths.scratch_root()))
+    work = Path(tempfile.mkdtemp(prefix="tfbuild-smoke-", dir=paths.scratch_root(create=True)))
     report = Report(data={"profile": profile.name, "wheel": str(inputs.wheel),
                           "workdir": str(work), "environment": env})
     try:
