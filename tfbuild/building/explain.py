@@ -11,7 +11,6 @@ its own builds: the rc line or command-line option that sets an action environme
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from tfbuild import console, execlog, execlog_diff
 from tfbuild.building import manifest as manifest_mod
 from tfbuild.errors import EXIT_NOT_ALL_OK, EXIT_OK, ConfigError
 from tfbuild.execlog_diff import ARG, ENV, PLATFORM, SOURCE, TOOL, Cause
+from tfbuild.files import sha256_file
 
 HINT_KEEP = "build it again (the execution log is kept with build.execution_log = true, the default)"
 
@@ -30,14 +30,6 @@ class Side:
     ref: str
     log: Path
     manifest: Mapping | None
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def side(ref: str) -> Side:
@@ -59,7 +51,7 @@ def side(ref: str) -> Side:
         raise ConfigError(f"explain: the execution log of the build in {ref} is gone ({log}): "
                           "rotated away with that build's other logs",
                           hint=f"{HINT_KEEP}; build.keep_builds says how many builds' logs stay")
-    if _sha256(log) != kept.get("sha256"):
+    if sha256_file(log) != kept.get("sha256"):
         raise ConfigError(f"explain: {log} is not the execution log the build in {ref} kept "
                           "(its sha256 differs from the manifest's)", hint=HINT_KEEP)
     return Side(ref, log, document)
