@@ -163,7 +163,8 @@ def test_a_wheel_that_carries_the_build_time_is_named_member_by_member(tmp_path)
         "    shutil.copy(os.path.join(HERE, \"setup.py\"), staging)\n"
         "    import time\n"
         "    with open(os.path.join(staging, PACKAGE, 'build_time.txt'), 'w') as handle:\n"
-        "        handle.write(repr(time.time()))\n"))
+        # fixed width: the two stamps differ in bytes, not in size (repr's width varies)
+        "        handle.write('%.6f' % time.time())\n"))
     (source / "tensorflow" / "tools" / "pip_package" / "setup.py").write_text(
         (source / "tensorflow" / "tools" / "pip_package" / "setup.py").read_text().replace(
             '"include/**/*.h"]', '"include/**/*.h", "build_time.txt"]'))
