@@ -73,11 +73,20 @@ def result_from(proc) -> dict:
 
 
 @pytest.fixture(scope="module")
-def kept_run(tf_wheel, deps_index, tmp_path_factory):
-    """One full smoke-test with --keep in an empty HOME; its work directory (a ~1 GB venv) is
-    removed when the module's tests are done."""
+def kept_run(tf_wheel, libtensorflow_dir, deps_index, tmp_path_factory):
+    """One full smoke-test with --keep in an empty HOME, taking what `invoke build` leaves in
+    dist/<profile>/ (the wheel, libtensorflow.so.2 and SHA256SUMS); its work directory (a ~1 GB
+    venv) is removed when the module's tests are done. The other tests of the C step reuse its
+    venv and model rather than installing and training again (each run costs ~45 s)."""
     base = tmp_path_factory.mktemp("smoke")
-    proc = smoke(deps_index, "--wheel", str(tf_wheel), "--keep", "--json",
+    dist = base / "dist" / "cpu"
+    dist.mkdir(parents=True)
+    (dist / tf_wheel.name).symlink_to(tf_wheel)
+    for lib in libtensorflow_dir.iterdir():
+        (dist / lib.name).symlink_to(lib)
+    (dist / "SHA256SUMS").write_text("".join(  # as `invoke build` writes it: checked first
+        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(dist.iterdir())))
+    proc = smoke(deps_index, "--set", f"build.dist_dir={base / 'dist'}", "--keep", "--json",
                  env=isolated_env(base / "home", base / "tmp"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = result_from(proc)
@@ -109,9 +118,60 @@ def test_python_and_c_api_agree(kept_run, deps_index):
     assert comparison["ok"] and comparison["argmax_agree"] == comparison["examples"] == 32
     assert comparison["max_abs_diff"] <= comparison["atol"] == 1e-5
     assert json.loads((work / "smoke-test.json").read_text())["ok"] is True
-    # --wheel alone: the C program runs the wheel's C API library, and says so
-    assert result["libraries"]["c_api"].endswith("site-packages/tensorflow/libtensorflow_cc.so.2")
     assert any(f.startswith("numpy-") for f in deps_index.files_served())  # from loopback
+
+
+def test_dist_artifacts_run_the_built_libtensorflow(kept_run, libtensorflow_dir):
+    """From dist/<profile>/ without --libtensorflow, the C program runs the libtensorflow.so.2
+    `invoke build` collected there (read back from its /proc/self/maps), not the wheel's
+    libtensorflow_cc.so.2; both steps report what they loaded; the report lands in dist/."""
+    _, result, base = kept_run
+    c_libs = result["libraries"]["c"]
+    assert str(libtensorflow_dir / "libtensorflow.so.2") in c_libs, c_libs
+    assert str(libtensorflow_dir / "libtensorflow_framework.so.2") in c_libs, c_libs
+    assert not any("site-packages" in lib for lib in c_libs), c_libs
+    python_libs = result["libraries"]["python"]
+    assert any(lib.endswith("site-packages/tensorflow/libtensorflow_framework.so.2")
+               for lib in python_libs), python_libs
+    assert any(lib.endswith("_pywrap_tensorflow_internal.so") for lib in python_libs)
+    c_step = next(s for s in result["steps"] if s["name"] == "C API run + compare")
+    assert c_step["detail"].endswith(f"C API from {libtensorflow_dir / 'libtensorflow.so.2'}")
+    assert result["libraries"]["c_api"] == str(libtensorflow_dir / "libtensorflow.so.2")
+    report = json.loads((base / "dist" / "cpu" / "smoke-test.json").read_text())
+    assert report["libraries"]["c"] == c_libs
+
+
+def c_step(kept_run, work: Path, library_dir: Path | None, *, input_op: str | None = None):
+    """The smoke test's C steps as it runs them (inputs resolved from the flags, model_run.c
+    compiled, run on the kept run's frozen graph and compared), reusing its venv and model."""
+    from tfbuild.runner import Runner
+    from tfbuild.settings import resolve
+    from tfbuild.smoke import task as smoke_task
+
+    _, result, _ = kept_run
+    kept = Path(result["workdir"])
+    runner = Runner(echo=False)
+    venv_python = str(kept / "venv" / "bin" / "python")
+    profile = resolve("cpu")
+    inputs = smoke_task.resolve_inputs(
+        profile, wheel=result["wheel"], libtensorflow=str(library_dir) if library_dir else None,
+        cc="gcc", runner=runner, python=venv_python)
+    site = smoke_task._site_packages(venv_python, runner)
+    work.mkdir()
+    for name in ("inputs.bin", "python_outputs.bin"):
+        (work / name).symlink_to(kept / name)
+    binary = smoke_task._compile(inputs, site, work, runner)
+    report = smoke_task.Report(data={"tensorflow": {"tf_version": "2.18.1"}})
+    smoke_task._run_c(profile, binary, result["model"], {"PATH": "/usr/bin:/bin"}, work, runner,
+                      input_op, None, smoke_task._libraries(inputs, site)[0], report)
+    return report
+
+
+def test_wheel_alone_runs_the_wheels_c_api_library(kept_run, tmp_path):
+    """--wheel without --libtensorflow: the C program runs the wheel's libtensorflow_cc.so.2."""
+    report = c_step(kept_run, tmp_path / "c", None)
+    assert report.data["libraries"]["c_api"].endswith(
+        "site-packages/tensorflow/libtensorflow_cc.so.2")
 
 
 def test_mnist_from_keras_datasets_is_used_when_there(kept_run, tmp_path):
@@ -151,17 +211,17 @@ def libtensorflow_dir(tf_wheel, tmp_path_factory) -> Path:
     return out
 
 
-def test_libtensorflow_dir_and_a_wrong_input_name(tf_wheel, libtensorflow_dir, deps_index,
-                                                  tmp_path):
-    proc = smoke(deps_index, "--wheel", str(tf_wheel), "--libtensorflow", str(libtensorflow_dir),
-                 "--input-op", "serving_input", env=isolated_env(tmp_path / "home", tmp_path / "tmp"))
-    assert proc.returncode == 7
-    assert list((tmp_path / "tmp").iterdir()) == []  # no --keep: the work directory is gone
-    assert "compile C program" in proc.stdout
-    assert "input operation 'serving_input' not found" in proc.stderr
-    assert "operations of type Placeholder in the graph: input" in proc.stderr
-    assert "--input-op" in proc.stderr
-    assert str(libtensorflow_dir) in proc.stdout  # linked against the given directory
+def test_libtensorflow_dir_and_a_wrong_input_name(kept_run, libtensorflow_dir, tmp_path):
+    from tfbuild.errors import SmokeTestFailed
+
+    with pytest.raises(SmokeTestFailed) as failed:
+        c_step(kept_run, tmp_path / "c", libtensorflow_dir, input_op="serving_input")
+    message = str(failed.value) + failed.value.hint
+    assert "input operation 'serving_input' not found" in message
+    assert "operations of type Placeholder in the graph: input" in message
+    assert "--input-op" in message
+    maps = (tmp_path / "c" / "c_maps.txt").read_text()
+    assert str(libtensorflow_dir / "libtensorflow.so.2") in maps  # linked against the given dir
 
 
 def test_a_c_library_of_another_tensorflow_fails_naming_both_versions(
@@ -173,12 +233,7 @@ def test_a_c_library_of_another_tensorflow_fails_naming_both_versions(
     (compile model_run.c against that library, run the kept run's frozen graph), reusing the
     kept run's venv and model instead of training again."""
     from tfbuild.errors import SmokeTestFailed
-    from tfbuild.runner import Runner
-    from tfbuild.settings import resolve
-    from tfbuild.smoke import task as smoke_task
 
-    _, result, _ = kept_run
-    work = Path(result["workdir"])
     other = tmp_path / "libtensorflow-2.17.9"
     other.mkdir()
     data = (libtensorflow_dir / "libtensorflow.so.2").read_bytes()
@@ -187,53 +242,11 @@ def test_a_c_library_of_another_tensorflow_fails_naming_both_versions(
     del data
     (other / "libtensorflow_framework.so.2").symlink_to(
         libtensorflow_dir / "libtensorflow_framework.so.2")
-    runner = Runner(echo=False)
-    venv_python = str(work / "venv" / "bin" / "python")
-    inputs = smoke_task.SmokeInputs(Path(result["wheel"]), other, "gcc", venv_python, None)
-    site = smoke_task._site_packages(venv_python, runner)
-    c_work = tmp_path / "c"
-    c_work.mkdir()
-    for name in ("inputs.bin", "python_outputs.bin"):
-        (c_work / name).symlink_to(work / name)
-    binary = smoke_task._compile(inputs, site, c_work, runner)
-    report = smoke_task.Report(data={"tensorflow": {"tf_version": "2.18.1"}})
     with pytest.raises(SmokeTestFailed) as failed:
-        smoke_task._run_c(resolve("cpu"), binary, result["model"], {"PATH": "/usr/bin:/bin"},
-                          c_work, runner, None, None, other / "libtensorflow.so.2", report)
-    message = str(failed.value)
+        c_step(kept_run, tmp_path / "c", other)
+    message = str(failed.value) + failed.value.hint
     assert "the C library is TensorFlow 2.17.9 but Python imported TensorFlow 2.18.1" in message
     assert str(other / "libtensorflow.so.2") in message and "--libtensorflow" in message
-    assert report.data["tensorflow"]["c_api_version"] == "2.17.9"
-
-
-def test_dist_artifacts_run_the_built_libtensorflow(tf_wheel, libtensorflow_dir, tmp_path,
-                                                   deps_index):
-    """From dist/<profile>/ without --libtensorflow, the C program runs the libtensorflow.so.2
-    `invoke build` collected there (read back from its /proc/self/maps), not the wheel's
-    libtensorflow_cc.so.2; both steps report what they loaded."""
-    dist = tmp_path / "dist" / "cpu"
-    dist.mkdir(parents=True)
-    (dist / tf_wheel.name).symlink_to(tf_wheel)
-    for lib in libtensorflow_dir.iterdir():
-        (dist / lib.name).symlink_to(lib)
-    (dist / "SHA256SUMS").write_text("".join(  # as `invoke build` writes it: checked first
-        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(dist.iterdir())))
-    proc = smoke(deps_index, "--set", f"build.dist_dir={tmp_path / 'dist'}", "--json",
-                 env=isolated_env(tmp_path / "home", tmp_path / "tmp"))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    result = result_from(proc)
-    c_libs = result["libraries"]["c"]
-    assert str(libtensorflow_dir / "libtensorflow.so.2") in c_libs, c_libs
-    assert str(libtensorflow_dir / "libtensorflow_framework.so.2") in c_libs, c_libs
-    assert not any("site-packages" in lib for lib in c_libs), c_libs
-    python_libs = result["libraries"]["python"]
-    assert any(lib.endswith("site-packages/tensorflow/libtensorflow_framework.so.2")
-               for lib in python_libs), python_libs
-    assert any(lib.endswith("_pywrap_tensorflow_internal.so") for lib in python_libs)
-    c_step = next(s for s in result["steps"] if s["name"] == "C API run + compare")
-    assert c_step["detail"].endswith(f"C API from {libtensorflow_dir / 'libtensorflow.so.2'}")
-    assert result["libraries"]["c_api"] == str(libtensorflow_dir / "libtensorflow.so.2")
-    assert json.loads((dist / "smoke-test.json").read_text())["libraries"]["c"] == c_libs
 
 
 def test_bad_inputs_fail_fast_with_clear_errors(tf_wheel, tmp_path, libtensorflow_dir,
@@ -332,6 +345,7 @@ def test_smoke_test_json_is_written_to_dist_profile(tmp_path):
                       env=isolated_env(tmp_path / "home", tmp_path / "tmp"), timeout=900)
     assert proc.returncode == 7, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "import tensorflow failed" in proc.stderr  # the script's own traceback follows
+    assert list((tmp_path / "home" / "state" / "tmp").iterdir()) == []  # no --keep: work dir gone
     report = json.loads((dist / "cpu" / "smoke-test.json").read_text())
     assert report["ok"] is False and report["wheel"] == str(wheel)
     steps = {s["name"]: s["status"] for s in report["steps"]}
