@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
               r"artifacts)", r"smoke\.checks", r"smoke\.resources\..*",
               r"discovery", r"discovery\.(bazelisk_cache|tlsnative)")),
     ("settings", (r"settings(\..*)?", r"paths", r"cachekeys", r"sizing", r"discovery\.facts")),
-    ("discovery", (r"discovery(\..*)?", r"environment", r"wheel_check",
+    ("discovery", (r"discovery(\..*)?", r"environment", r"wheel_check", r"container\.(engine|record)",
                    r"downloads\.(store|resolved|declared|downloader_config|offline|served)")),
     ("plan", (r"configure\.(plan|rcfile)", r"building\.(command|remote|plan)", r"doctor\.rows",
               r"doctor\.checks", r"doctor\.cache_key_check", r"doctor\.cuda_compat", r"container\.plan", r"patching\.fixes")),

@@ -29,27 +29,45 @@ def test_hadolint_passes(dockerfile):
 
 
 def test_docker_build_without_an_engine(tmp_path):
-    env = {"XDG_CACHE_HOME": str(tmp_path)}
-    proc = invoke(["docker-build", "--profile", "a100", "--set", "docker.uid=1234"], env=env)
+    """The profile asks for Docker and no daemon answers (DOCKER_HOST names a socket nobody
+    listens on): the engine and the fix are named, the Dockerfile is rendered all the same."""
+    env = {"XDG_CACHE_HOME": str(tmp_path), "DOCKER_HOST": f"unix://{tmp_path}/no-daemon.sock"}
+    proc = invoke(["docker-build", "--profile", "a100", "--set", "docker.uid=1234",
+                   "--set", "docker.engine=docker"], env=env)
     assert proc.returncode == 3 and "Traceback" not in proc.stderr
-    assert "no Docker engine" in proc.stderr or "no docker command" in proc.stderr
+    assert "the container engine docker does not answer" in proc.stderr
+    assert "dockerd" in proc.stderr and "docker.engine" in proc.stderr  # the fix
     dockerfile = tmp_path / "tfbuild" / "docker" / "a100" / "Dockerfile"
     assert "\nUSER 1234\n" in dockerfile.read_text()  # rendered from the profile all the same
     proc = invoke(["docker-build", "--profile", "a100", "--dry-run"], env=env)
     assert proc.returncode == 0
-    assert f"docker build --tag tfbuild/a100 {dockerfile.parent}" in proc.stdout
+    # auto: each engine's command, with its own flags
+    assert f"docker build --network=host --tag tfbuild/a100 {dockerfile.parent}" in proc.stdout
+    assert (f"podman build --format docker --network=host --tag tfbuild/a100 "
+            f"{dockerfile.parent}") in proc.stdout
 
 
 def test_build_in_docker_dry_run_mounts_the_tree(tmp_path):
     proc = invoke(["build", "--profile", "rtx3050", "--in-docker", "--dry-run", "--source",
-                   str(tmp_path), "--jobs", "4", "--set", "build.jobs=2"],
-                  env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+                   str(tmp_path), "--jobs", "4", "--set", "build.jobs=2",
+                   "--set", f"build.dist_dir={tmp_path / 'dist'}"],
+                  env={"XDG_CACHE_HOME": str(tmp_path / "cache"),
+                       "TFBUILD_STATE_DIR": str(tmp_path / "state")})
     assert proc.returncode == 0, proc.stderr
     line = next(l for l in proc.stdout.splitlines() if l.startswith("docker run"))
-    assert f"--volume {tmp_path}:/workspace/tensorflow" in line
+    assert "--rm" not in line.split()  # the exit status is asked of the engine
+    # tree, dist/ and state at their host paths: the same patch records as a host build
+    for path in (tmp_path, tmp_path / "dist", tmp_path / "state"):
+        assert f"--volume {path}:{path} " in line
     assert f"--volume {ROOT}:/opt/tfbuild:ro" in line and "--gpus all" in line
+    assert f"--user {os.getuid()}:{os.getgid()}" in line
     assert "--set build.jobs=2" in line and "--set cuda.local_cuda_path=/usr/local/cuda-12.4" in line
-    assert line.endswith("--jobs 4")
+    assert line.endswith("--jobs 4 --bazel-opt=--experimental_convenience_symlinks=ignore")
+    proc = invoke(["build", "--profile", "rtx3050", "--in-docker", "--dry-run", "--source",
+                   str(tmp_path), "--set", "docker.engine=podman"],
+                  env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    line = next(l for l in proc.stdout.splitlines() if l.startswith("podman run"))
+    assert "--device nvidia.com/gpu=all" in line and "--gpus" not in line  # podman's CDI
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,16 @@ from tfbuild.errors import ConfigError
 from tfbuild.settings import available_profiles, resolve
 
 
+# A profile that leaves the base image's digest to its user (cpu-trixie) is rendered with one.
+PINNED = "registry.example:5000/debian:trixie@sha256:" + "ab" * 32
+
+
 @pytest.mark.parametrize("profile", sorted(available_profiles({})))
 def test_golden_dockerfile_and_verify_script_per_profile(profile):
-    p = plan(resolve(profile, env={}).settings, profile)
+    settings = resolve(profile, env={}).settings
+    if "@" not in settings.docker.base_image:
+        settings = resolve(profile, env={}, overrides=[f"docker.base_image={PINNED}"]).settings
+    p = plan(settings, profile)
     check_golden(f"docker/{profile}.Dockerfile", render_dockerfile(p))
     check_golden(f"docker/{profile}.verify-toolchain.sh", render_verify_script(p))
 

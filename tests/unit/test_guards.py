@@ -130,11 +130,14 @@ def test_configure_refuses_on_a_blocking_doctor_check_and_writes_nothing(tmp_pat
 
 def test_doctor_exits_1_when_a_check_fails(monkeypatch, capsys):
     """Breakage: doctor exits 0 whatever its rows say."""
+    from tfbuild.discovery.facts import ContainerEngine
     from tfbuild.doctor import task as doctor_mod
 
     rows = [Check("gcc", "ok", "gcc 12", "gcc 12"), Check("clang", FAIL, "none", "clang 17", "x")]
     monkeypatch.setattr(doctor_mod, "diagnose", lambda *a, **k: (None, rows))
     monkeypatch.setattr(doctor_mod, "rc_path_checks", lambda source: [])
+    monkeypatch.setattr(doctor_mod.container_engine, "fact",
+                        lambda choice, image, runner: ContainerEngine(choice, problem="none here"))
     assert doctor_mod.doctor("cpu", source="/nonexistent-tree", offline=True) == 1
     rows[1] = Check("clang", "ok", "clang 17", "clang 17")
     assert doctor_mod.doctor("cpu", source="/nonexistent-tree", offline=True) == 0

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tfbuild import __version__, archive_diff, cachekeys, console, secrets, sums
 from tfbuild.configure.plan import source_date
+from tfbuild.container import record as container_record
 from tfbuild.errors import EXIT_NOT_ALL_OK, EXIT_OK, ConfigError
 from tfbuild.files import atomic_write
 from tfbuild.pathcheck import broken_link, read_text
@@ -23,6 +24,7 @@ MANIFEST = "manifest.json"
 VOLATILE = ("run.",)
 GROUPS = {
     "toolchain": "toolchain",
+    "container": "container image",
     "patches": "patches",
     "configure": "configure",
     "cache_keys": "cache keys",
@@ -73,6 +75,7 @@ def build_manifest(*, profile, settings, facts, patches: Iterable[dict], rc_sha2
                        # the time the wheel's entries carry, and where it came from
                        "source_date_epoch": source_date(settings, facts).as_dict()},
         "toolchain": toolchain_section(facts),
+        "container": container_record.section(),  # None outside a tfbuild image
         "patches": list(patches),
         "configure": {"file": RC_NAME, "sha256": rc_sha256},
         "cache_keys": {"inputs": [i.as_dict() for i in key_inputs]},

@@ -80,7 +80,9 @@ def refuse_if_blocked(rows: Sequence[Check], step: str, ignore: set[str]) -> Non
         lines = "\n".join(f"  - {r.id}: {r.found}\n      fix: {r.hint}" for r in failures)
         raise PreconditionError(
             f"{step} refused, nothing written: blocking doctor checks fail:\n{lines}",
-            hint="fix them (see `invoke doctor`), or pass --force to go on anyway")
+            hint="fix them (see `invoke doctor`), or pass --force to go on anyway"
+            if step == "configure" else "fix them (see `invoke doctor`); `invoke configure "
+            "--force` writes the rc file regardless, but the build still checks")
 
 
 def warn_failures(rows: Sequence[Check], ignore: set[str]) -> None:

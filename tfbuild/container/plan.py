@@ -11,11 +11,10 @@ from tfbuild.settings.model import Settings
 
 CUDA_PREFIX = "/usr/local/cuda-{version}"
 CUDNN_PREFIX = "/opt/cudnn-{version}"
-CONTAINER_SOURCE = "/workspace/tensorflow"
-CONTAINER_DIST = "/workspace/dist"
 CONTAINER_TFBUILD = "/opt/tfbuild"
 CONTAINER_CACHE = "/cache"
-_DIGEST = re.compile(r"^[\w./-]+(:[\w.-]+)?@sha256:[0-9a-f]{64}$")
+_DIGEST = re.compile(r"^[\w./:-]+@sha256:[0-9a-f]{64}$")
+UBUNTU_CODENAMES = {"22.04": "jammy", "24.04": "noble"}
 _PYTHON = re.compile(r"^3\.\d+$")
 
 
@@ -24,14 +23,18 @@ class ImagePlan:
     profile: str
     image: str
     base_image: str
-    codename: str
+    apt_sources: tuple[str, ...]
+    pip_index: str
+    ca_certificates: int  # how many (copied into the context as ca/tfbuild-N.crt)
     uid: int
     python: str
     gcc_major: int
     clang_major: int
+    clang_from: str
     llvm_key_url: str
     llvm_fingerprint: str
     llvm_repository: str
+    bazel_from: str
     bazelisk_version: str
     bazelisk_url: str
     bazelisk_sha256: str
@@ -53,16 +56,29 @@ class ImagePlan:
 def plan(settings: Settings, profile: str) -> ImagePlan:
     d, tc, cuda = settings.docker, settings.toolchain, settings.cuda
     if not _DIGEST.match(d.base_image):
+        name = d.base_image.split("@")[0]
         raise ConfigError(f"docker.base_image = {d.base_image!r} is not pinned by digest",
-                          hint="write it as ubuntu:22.04@sha256:<64 hex digits> "
-                          "(docker buildx imagetools inspect ubuntu:22.04)")
+                          hint=f"pin the image your registry serves: `podman pull {name} && "
+                          f"podman image inspect --format '{{{{.Digest}}}}' {name}` (or `docker "
+                          f"buildx imagetools inspect {name}`), then set docker.base_image = "
+                          f"\"{name}@sha256:<that digest>\"")
     if not _PYTHON.match(d.python):
         raise ConfigError(f"docker.python = {d.python!r} is not x.y", hint="e.g. \"3.10\"")
-    codename = "jammy" if ":22.04" in d.base_image else "noble" if ":24.04" in d.base_image else ""
-    if not codename:
-        raise ConfigError(f"docker.base_image {d.base_image} is not Ubuntu 22.04 or 24.04",
-                          hint="the image recipe is written for Ubuntu 22.04 (jammy)")
     llvm = pins.table("llvm_apt")
+    llvm_repository = llvm_key_url = ""
+    if d.clang_from == "apt.llvm.org":
+        codename = d.codename or _ubuntu_codename(d.base_image)
+        if not codename:
+            raise ConfigError(
+                f"docker.clang_from = \"apt.llvm.org\" needs the base image's distro codename, "
+                f"and {d.base_image.split('@')[0]} does not say it",
+                hint="set docker.codename (e.g. \"trixie\"), or docker.clang_from = \"distro\" "
+                "when the distro carries clang-{0} (Debian trixie, Ubuntu noble)".format(
+                    tc.clang_major))
+        url = d.llvm_apt_url.rstrip("/")
+        llvm_key_url = url + llvm["key_path"]
+        llvm_repository = llvm["repository"].format(url=url, codename=codename,
+                                                    major=tc.clang_major)
     bazelisk = pins.bazelisk("linux-amd64")
     redist = cudnn = {}
     if cuda.enabled:
@@ -78,11 +94,13 @@ def plan(settings: Settings, profile: str) -> ImagePlan:
                               hint="add [cudnn_wheel.\"x.y.z\"] to tfbuild/data/pins.toml")
     return ImagePlan(
         profile=profile, image=d.image.replace("{profile}", profile), base_image=d.base_image,
-        codename=codename, uid=d.uid, python=d.python, gcc_major=tc.gcc_major,
-        clang_major=tc.clang_major, llvm_key_url=llvm["key_url"],
-        llvm_fingerprint=llvm["fingerprint"],
-        llvm_repository=llvm["repository"].format(codename=codename, major=tc.clang_major),
-        bazelisk_version=bazelisk.version, bazelisk_url=bazelisk.url,
+        apt_sources=tuple(d.apt_sources), pip_index=settings.mirrors.pip_index,
+        ca_certificates=len(d.ca_certificates),
+        uid=d.uid, python=d.python, gcc_major=tc.gcc_major,
+        clang_major=tc.clang_major, clang_from=d.clang_from, llvm_key_url=llvm_key_url,
+        llvm_fingerprint=llvm["fingerprint"], llvm_repository=llvm_repository,
+        bazel_from=d.bazel_from, bazelisk_version=bazelisk.version,
+        bazelisk_url=d.bazelisk_url or bazelisk.url,
         bazelisk_sha256=bazelisk.sha256,
         python_packages=tuple(sorted(pins.table("image_python_packages").items())),
         cuda=cuda.enabled, cuda_version=cuda.version,
@@ -96,15 +114,25 @@ def plan(settings: Settings, profile: str) -> ImagePlan:
     )
 
 
+def _ubuntu_codename(base_image: str) -> str:
+    name = base_image.split("@", 1)[0]
+    repository, _, tag = name.rpartition(":")
+    if repository.rsplit("/", 1)[-1] != "ubuntu":
+        return ""
+    return UBUNTU_CODENAMES.get(tag, "")
+
+
+def bazel_in_image(p: ImagePlan) -> str:
+    return "/usr/local/bin/bazel" if p.bazel_from == "distro" else "/usr/local/bin/bazelisk"
+
+
 def container_overrides(p: ImagePlan) -> list[str]:
     """`--set` values that point the profile at the image's paths when build runs inside it."""
-    out = [f"tensorflow.source_dir={CONTAINER_SOURCE}",
-           f"toolchain.clang_path=/usr/lib/llvm-{p.clang_major}/bin/clang",
-           "toolchain.clang_prefix=", "toolchain.bazel=/usr/local/bin/bazelisk",
+    out = [f"toolchain.clang_path=/usr/lib/llvm-{p.clang_major}/bin/clang",
+           "toolchain.clang_prefix=", f"toolchain.bazel={bazel_in_image(p)}",
            f"toolchain.python=/usr/bin/python{p.python}",
            f"build.output_user_root={CONTAINER_CACHE}/bazel",
-           f"build.disk_cache={CONTAINER_CACHE}/disk-cache",
-           f"build.dist_dir={CONTAINER_DIST}"]
+           f"build.disk_cache={CONTAINER_CACHE}/disk-cache"]
     if p.cuda:
         out += [f"cuda.local_cuda_path={p.cuda_prefix}", f"cuda.local_cudnn_path={p.cudnn_prefix}",
                 "cuda.layout_fix=none"]

@@ -4,6 +4,7 @@ runs the same pipeline inside it, with the TF source mounted."""
 
 from __future__ import annotations
 
+import collections
 import os
 import shlex
 from collections.abc import Sequence
@@ -12,23 +13,28 @@ from pathlib import Path
 
 import jinja2
 
-from tfbuild import console, paths, resources
+from tfbuild import console, pathcheck, paths, resources
 from tfbuild.building.command import BuildRequest
-from tfbuild.container.plan import (CONTAINER_CACHE, CONTAINER_DIST, CONTAINER_SOURCE,
-                                    CONTAINER_TFBUILD, ImagePlan, container_overrides, plan)
-from tfbuild.errors import CommandError, ToolMissingError
+from tfbuild.container import engine as engine_mod
+from tfbuild.container import record
+from tfbuild.container.plan import (CONTAINER_CACHE, CONTAINER_TFBUILD, ImagePlan,
+                                    container_overrides, plan)
+from tfbuild.errors import CommandError, ConfigError
 from tfbuild.files import write_if_changed
 from tfbuild.runner import Runner, quote
 from tfbuild.settings import ResolvedProfile, resolve
 from tfbuild.settings.resolve import PROFILES_DIR
 
 TEMPLATES = resources.path("docker")
+LAST_LINES = 15
 
 
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                              autoescape=False)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             autoescape=False)
+    env.filters["shquote"] = shlex.quote
+    return env
 
 
 def render_dockerfile(p: ImagePlan) -> str:
@@ -60,27 +66,29 @@ def write_context(profile: ResolvedProfile) -> Context:
     os.chmod(directory / "verify-toolchain.sh", 0o755)
     write_if_changed(directory / "install_cuda_redist.py",
                      (TEMPLATES / "install_cuda_redist.py").read_text())
+    _write_certificates(directory / "ca", profile.settings.docker.ca_certificates)
     return Context(directory, p)
 
 
-def require_engine(runner: Runner) -> None:
-    try:
-        result = runner.run(["docker", "info", "--format", "{{.ServerVersion}}"], check=False,
-                            quiet=True, timeout=30)
-    except ToolMissingError:
-        raise ToolMissingError("no docker command on this machine",
-                               hint="install Docker, or use --dry-run to see what would run") from None
-    if not result.ok:
-        reason = next((line for line in result.output.splitlines()
-                       if "Cannot connect" in line or "error" in line.lower()),
-                      result.output.strip()[:200])
-        raise ToolMissingError(f"no Docker engine: {reason}",
-                               hint="start the Docker daemon (dockerd), or use --dry-run to see "
-                               "what would run")
-
-
-def build_argv(ctx: Context) -> list[str]:
-    return ["docker", "build", "--tag", ctx.plan.image, str(ctx.directory)]
+def _write_certificates(directory: Path, sources: Sequence[str]) -> None:
+    """docker.ca_certificates as ca/tfbuild-N.crt (update-ca-certificates takes only .crt);
+    each must be a readable PEM certificate."""
+    directory.mkdir(exist_ok=True)
+    wanted = set()
+    for index, source in enumerate(sources):
+        path = paths.expand(source)
+        text = pathcheck.read_text(pathcheck.readable_file(path, "docker.ca_certificates"),
+                                   "docker.ca_certificates")
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise ConfigError(f"docker.ca_certificates: {path} is not a PEM certificate",
+                              hint="give the CA's certificate in PEM form (-----BEGIN "
+                              "CERTIFICATE-----), e.g. from /usr/local/share/ca-certificates")
+        name = f"tfbuild-{index}.crt"
+        wanted.add(name)
+        write_if_changed(directory / name, text)
+    for stale in directory.iterdir():
+        if stale.name not in wanted:
+            stale.unlink()
 
 
 def docker_build(profile_ref: str | None = None, *, overrides: Sequence[str] = (),
@@ -88,16 +96,25 @@ def docker_build(profile_ref: str | None = None, *, overrides: Sequence[str] = (
     profile = resolve(profile_ref, overrides=overrides)
     ctx = write_context(profile)
     console.step(f"Dockerfile for profile {profile.name}: {ctx.directory / 'Dockerfile'}")
-    argv = build_argv(ctx)
+    choice = profile.settings.docker.engine
     if dry_run:
-        console.plain(quote(argv))
+        for name in (engine_mod.ENGINES if choice == "auto" else (choice,)):
+            console.plain(quote(engine_mod.build_argv(name, ctx.plan.image, str(ctx.directory))))
         return 0
     runner = Runner(echo=True)
-    require_engine(runner)
-    code = runner.stream(argv, on_line=lambda line: console.plain(line.rstrip("\n")))
+    engine = engine_mod.detect(choice, runner)
+    argv = engine_mod.build_argv(engine, ctx.plan.image, str(ctx.directory))
+    code = runner.stream(argv, env=engine_mod.build_env(engine),
+                         on_line=lambda line: console.plain(line.rstrip("\n")))
     if code:
-        raise CommandError(f"docker build failed with exit code {code}", argv=argv, returncode=code)
-    console.success(f"image {ctx.plan.image} built; `invoke build --in-docker` uses it")
+        raise CommandError(f"{engine.name} build failed with exit code {code}", argv=argv,
+                           returncode=code,
+                           hint="the lines above say which step; a source the profile names "
+                           "(docker.base_image, docker.apt_sources, mirrors.pip_index, "
+                           "docker.bazelisk_url, docker.llvm_apt_url) may not answer")
+    console.success(f"image {ctx.plan.image} built by {engine.describe()} "
+                    f"({engine_mod.image_id(engine, ctx.plan.image, runner)}); "
+                    "`invoke build --in-docker` uses it")
     return 0
 
 
@@ -111,41 +128,93 @@ def tfbuild_volume() -> list[str]:
     return ["--volume", f"{resources.package_dir()}:{CONTAINER_TFBUILD}/tfbuild:ro"]
 
 
+# Bazel's bazel-* links in the tree would point into the container's /cache: not made, so the
+# tree keeps what a host build left there
+NO_TREE_LINKS = "--bazel-opt=--experimental_convenience_symlinks=ignore"
+
+
 def run_argv(profile: ResolvedProfile, ctx: Context, *, source: Path, build_args: Sequence[str],
-             overrides: Sequence[str] = ()) -> list[str]:
-    """`docker run` of `invoke build` inside the image, the tree and tfbuild mounted; the
-    user's --set values first, then the image's paths."""
+             overrides: Sequence[str] = (), engine: engine_mod.EngineName = "docker",
+             rootless: bool = False, name: str = "tfbuild-build", image_id: str = "",
+             uid: int | None = None, gid: int | None = None,
+             state: Path | None = None) -> list[str]:
+    """`run` of `invoke build` inside the image, as the invoking user; the user's --set values
+    first, then the image's paths. The tree, dist/ and tfbuild's state root are mounted at
+    their host paths, so that patch records, backups and SHA256SUMS are the same ones a host
+    build reads and writes; Bazel's output root and disk cache live in the cache volume. No
+    `--rm`: the container is named, its exit status asked of the engine, then it is removed
+    (engine.py says why)."""
     dist = paths.expand(profile.settings.build.dist_dir)
-    argv = ["docker", "run", "--rm", "--init", "--env", f"TFBUILD_STATE_DIR={CONTAINER_CACHE}/state",
-            "--volume", f"{source}:{CONTAINER_SOURCE}",
-            *tfbuild_volume(),
-            "--volume", f"tfbuild-cache-{profile.name}:{CONTAINER_CACHE}",
-            "--volume", f"{dist}:{CONTAINER_DIST}"]
+    state = paths.state_root() if state is None else state
+    volume = profile.settings.docker.cache_volume.replace("{profile}", profile.name)
+    uid = os.getuid() if uid is None else uid
+    gid = os.getgid() if gid is None else gid
+    argv = [engine, "run", "--name", name, "--init", "--network=host",
+            *engine_mod.user_flags(engine, rootless, uid, gid),
+            "--env", f"HOME={CONTAINER_CACHE}/home", "--env", f"TFBUILD_STATE_DIR={state}"]
+    for key, value in record.host_env(engine, ctx.plan.image, image_id).items():
+        argv += ["--env", f"{key}={value}"]
+    argv += ["--volume", f"{source}:{source}",
+             "--volume", f"{state}:{state}",
+             *tfbuild_volume(),
+             "--volume", f"{volume}:{CONTAINER_CACHE}",
+             "--volume", f"{dist}:{dist}"]
     if profile.settings.cuda.enabled:
-        argv += ["--gpus", "all"]
+        argv += engine_mod.gpu_flags(engine)
     profile_arg = profile.name
     if profile.path and profile.path.parent != PROFILES_DIR:
         argv += ["--volume", f"{profile.path}:/opt/profile.toml:ro"]
         profile_arg = "/opt/profile.toml"
-    argv += [ctx.plan.image, "/opt/tfbuild-venv/bin/python", "-m", "tfbuild", "build", "--profile", profile_arg, "--source", CONTAINER_SOURCE]
-    for value in [*overrides, *container_overrides(ctx.plan)]:
+    argv += ["--workdir", str(source), ctx.plan.image, "/opt/tfbuild-venv/bin/python", "-m",
+             "tfbuild", "build", "--profile", profile_arg, "--source", str(source)]
+    for value in [*overrides, *container_overrides(ctx.plan), f"tensorflow.source_dir={source}",
+                  f"build.dist_dir={dist}"]:
         argv += ["--set", value]
-    return argv + list(build_args)
+    return argv + [*build_args, NO_TREE_LINKS]
 
 
 def build_in_docker(profile: ResolvedProfile, *, source: str | None, dry_run: bool,
                     request: BuildRequest, overrides: Sequence[str] = ()) -> int:
     """The same build request, run by tfbuild inside the image: the build there makes its
-    plan (building.plan) from the same profile and flags."""
+    plan (building.plan) from the same profile and flags. Returns the build's own exit
+    status (the container's, asked of the engine)."""
     build_args = request.as_flags()
     ctx = write_context(profile)
     src = paths.source_dir(profile.settings, source)
-    argv = run_argv(profile, ctx, source=src, build_args=build_args, overrides=overrides)
+    choice = profile.settings.docker.engine
     if dry_run:
         console.step(f"build --in-docker (dry run): image {ctx.plan.image}, "
                      f"Dockerfile {ctx.directory / 'Dockerfile'}")
+        argv = run_argv(profile, ctx, source=src, build_args=build_args, overrides=overrides,
+                        engine="podman" if choice == "podman" else "docker")
         console.plain(shlex.join(argv))
         return 0
     runner = Runner(echo=True)
-    require_engine(runner)
-    return runner.stream(argv, on_line=lambda line: console.plain(line.rstrip("\n")))
+    engine = engine_mod.detect(choice, runner)
+    image_id = engine_mod.image_id(engine, ctx.plan.image, runner)
+    if not image_id:
+        raise ConfigError(f"{engine.name} has no image {ctx.plan.image}",
+                          hint=f"build it first: invoke docker-build --profile {profile.name}")
+    dist = paths.expand(profile.settings.build.dist_dir)
+    for made in (dist, paths.state_root()):  # made by the engine they would be root's
+        made.mkdir(parents=True, exist_ok=True)
+    name = engine_mod.container_name(profile.name)
+    argv = run_argv(profile, ctx, source=src, build_args=build_args, overrides=overrides,
+                    engine=engine.name, rootless=engine.rootless, name=name, image_id=image_id)
+    last: collections.deque[str] = collections.deque(maxlen=LAST_LINES)
+
+    def show(line: str) -> None:
+        last.append(line.rstrip("\n"))
+        console.plain(line.rstrip("\n"))
+
+    try:
+        cli_code = runner.stream(argv, on_line=show)
+        code = engine_mod.exit_status(engine, name, cli_code, runner)
+    finally:
+        engine_mod.remove(engine, name, runner)
+    if code:
+        console.error(f"the build in the container ({engine.describe()}, image "
+                      f"{ctx.plan.image}) failed with exit code {code}; its last lines:")
+        for line in last:
+            console.plain(f"  {line}")
+    return code

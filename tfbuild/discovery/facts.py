@@ -132,6 +132,22 @@ class FsSpace:
 
 
 @dataclass(frozen=True)
+class ContainerEngine:
+    """The container engine `docker.engine` names (or the first that answers), for doctor."""
+
+    choice: str  # the profile's docker.engine
+    name: str = ""  # docker | podman; "" when none answers
+    version: str = ""
+    server: str = ""
+    storage: str = ""  # where it keeps images
+    storage_free_gib: float | None = None
+    problem: str = ""  # why none answers
+    image: str = ""  # the profile's image, when the engine has it
+    image_id: str = ""
+    runs: str = ""  # "yes", or what running a container in that image said; "" when not tried
+
+
+@dataclass(frozen=True)
 class Source:
     path: str
     exists: bool = False
@@ -175,6 +191,7 @@ class Facts:
     cuda_shim: str = ""  # where tfbuild keeps the CUDA shim for this tree
     netty_tcnative: str = ""  # Debian's netty-tcnative library: TLS gRPC for Debian's Bazel
     filesystems: tuple[FsSpace, ...] = ()  # each filesystem once
+    container_engine: ContainerEngine | None = None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from tfbuild import capabilities, sizing, versions
 from tfbuild.building.command import host_toolchain_paths
 from tfbuild.configure.plan import source_date
-from tfbuild.discovery.facts import CudaToolkit, Facts
+from tfbuild.discovery.facts import ContainerEngine, CudaToolkit, Facts
 from tfbuild.discovery.toolchain import uninstall_line
 from tfbuild.doctor import cache_key_check, cuda_compat
 from tfbuild.doctor.rows import (FAIL, OK, SKIP, WARN, Check,  # noqa: F401
@@ -34,7 +34,15 @@ def check_python(ctx: Context) -> Iterable[Check]:
                     "install Python 3.9-3.12 or set toolchain.python to its path", blocking=True)
         return
     mm = versions.major_minor(py.version)
-    if mm not in supported:
+    if mm not in supported and wanted in supported:
+        # TF builds with the hermetic interpreter HERMETIC_PYTHON_VERSION names (rules_python
+        # downloads it); this one runs configure.py and tfbuild's probes only
+        yield Check("python", WARN, f"{py.path} ({py.version}); the build uses the hermetic "
+                    f"Python {wanted} (toolchain.python_version)", expected,
+                    "rules_python downloads that interpreter from GitHub (python-build-standalone):"
+                    " mirror it with mirrors.host_mirrors, or set toolchain.python to a local "
+                    f"Python {wanted}")
+    elif mm not in supported:
         yield Check("python", FAIL, f"{py.path} ({py.version})", expected,
                     f"TF {ctx.tf.version} has lock files for {', '.join(supported)} only: set "
                     "toolchain.python to a supported interpreter", blocking=True)
@@ -668,6 +676,41 @@ def check_cache_keys(ctx: Context) -> Iterable[Check]:
 
 TAIL: tuple[CheckFn, ...] = (check_gpus, check_machine, check_filesystems, check_source,
                              check_network, check_cache_keys)
+
+
+IMAGE_SPACE_GIB = {False: 4.0, True: 12.0}  # an image of this recipe, CPU / CUDA (measured CPU: 2.1 GB)
+
+
+def container_engine_row(found: ContainerEngine, cuda_on: bool) -> Check:
+    """The engine `build --in-docker` would use: which, its version, whether it runs a
+    container in the profile's image, free space where it keeps images. Not blocking: a host
+    build needs no engine."""
+    expected = "Docker or podman answering, for `build --in-docker`"
+    if not found.name:
+        fix = ("start dockerd or install podman (only `build --in-docker` and `docker-build` "
+               "need one)" if found.choice == "auto" else
+               f"start {found.choice}, or set docker.engine = \"auto\"")
+        return Check("container.engine", SKIP if found.choice == "auto" else WARN,
+                     found.problem, expected, fix)
+    parts = [f"{found.name} {found.version} ({found.server})"]
+    need = IMAGE_SPACE_GIB[cuda_on]
+    if found.storage_free_gib is not None:
+        parts.append(f"images in {found.storage}: {found.storage_free_gib:.1f} GiB free")
+    if not found.image_id:
+        parts.append(f"no image {found.image} yet (`invoke docker-build` builds it)")
+    elif found.runs == "yes":
+        parts.append(f"runs a container in {found.image} ({found.image_id[:19]})")
+    else:
+        return Check("container.engine", WARN, "; ".join(parts) + f"; cannot run a container in "
+                     f"{found.image}: {found.runs}", expected,
+                     f"check `{found.name} run {found.image} true` by hand; rebuild the image "
+                     "with `invoke docker-build`")
+    found_text = "; ".join(parts)
+    if found.storage_free_gib is not None and found.storage_free_gib < need:
+        return Check("container.engine", WARN, found_text, expected + f", >= {need:.0f} GiB free "
+                     "for an image", f"free space in {found.storage} (`{found.name} system prune` "
+                     "removes unused images)")
+    return Check("container.engine", OK, found_text, expected)
 
 
 def check_cuda_disabled(ctx: Context) -> Iterable[Check]:

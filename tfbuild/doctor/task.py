@@ -8,9 +8,10 @@ from pathlib import Path
 
 from tfbuild import console, paths
 from tfbuild.configure import rcfile
+from tfbuild.container import engine as container_engine
 from tfbuild.discovery.discover import discover
 from tfbuild.discovery.facts import Facts
-from tfbuild.doctor.checks import FAIL, Check, run_checks
+from tfbuild.doctor.checks import FAIL, Check, container_engine_row, run_checks
 from tfbuild.doctor.report import as_json, print_table
 from tfbuild.errors import EXIT_NOT_ALL_OK, EXIT_OK
 from tfbuild.runner import Runner
@@ -54,8 +55,13 @@ def doctor(profile_ref: str | None = None, *, source: str | None = None,
            offline: bool = False) -> int:
     """Print the readiness report; return the exit code (0: nothing fails, 1: something does)."""
     profile = resolve(profile_ref, overrides=overrides)
-    _, rows = diagnose(profile, source=source, runner=Runner(echo=verbose), network=not offline)
+    runner = Runner(echo=verbose)
+    _, rows = diagnose(profile, source=source, runner=runner, network=not offline)
     rows = [*rows, *rc_path_checks(paths.source_dir(profile.settings, source))]
+    docker = profile.settings.docker
+    engine = container_engine.fact(docker.engine, docker.image.replace("{profile}", profile.name),
+                                   runner)
+    rows.append(container_engine_row(engine, profile.settings.cuda.enabled))
     if json_output:
         console.plain(as_json(profile, rows))
     else:

@@ -200,9 +200,44 @@ class RemoteSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class DockerSettings:
+    engine: Literal["auto", "docker", "podman"] = field(metadata=doc(
+        "Container engine for `docker-build` and `build --in-docker`: `docker` (the Docker "
+        "Engine, or any service speaking its API: `DOCKER_HOST`), `podman`, or `auto` (the "
+        "first of the two whose service answers)."))
     base_image: str = field(metadata=doc(
-        "Base image of the container build environment, pinned by digest "
-        "(`ubuntu:22.04@sha256:...`)."))
+        "Base image of the container build environment, from any registry (your mirror), "
+        "pinned by digest: `REPO[:TAG]@sha256:...` (`ubuntu:22.04@sha256:...`, "
+        "`registry.example:5000/debian:trixie@sha256:...`). Podman also takes a local image "
+        "(`localhost/NAME:TAG@sha256:...`); Docker pins only what a registry serves."))
+    codename: str = field(metadata=doc(
+        "The base image's distro codename (`trixie`, `noble`), for `clang_from = "
+        "\"apt.llvm.org\"`. Empty: read from an `ubuntu:22.04`/`ubuntu:24.04` base name."))
+    apt_sources: list[str] = field(metadata=doc(
+        "The distro archive the image installs from, as one-line apt sources (`deb "
+        "http://mirror.example/debian trixie main`); they replace the base image's own. Empty: "
+        "the base image's sources."))
+    clang_from: Literal["distro", "apt.llvm.org"] = field(metadata=doc(
+        "Where clang and lld come from: `distro` (the archive above: Debian trixie and Ubuntu "
+        "noble carry clang-17 and lld-17) or `apt.llvm.org` (its signing key checked against "
+        "the pinned fingerprint)."))
+    llvm_apt_url: str = field(metadata=doc(
+        "With `clang_from = \"apt.llvm.org\"`: apt.llvm.org or your mirror of it (serving "
+        "`/llvm-snapshot.gpg.key` and `/<codename>/`)."))
+    bazel_from: Literal["bazelisk", "distro"] = field(metadata=doc(
+        "Where Bazel comes from: `bazelisk` (sha256-pinned; it fetches the Bazel the tree's "
+        "`.bazelversion` names, from `BAZELISK_BASE_URL` when `mirrors.host_mirrors` has "
+        "`github.com`) or `distro` (the archive's `bazel-bootstrap`; the tree's "
+        "`.bazelversion` is still checked by the build)."))
+    bazelisk_url: str = field(metadata=doc(
+        "With `bazel_from = \"bazelisk\"`: where the pinned bazelisk binary is downloaded "
+        "from (your mirror; the sha256 stays pinned). Empty: its GitHub release."))
+    ca_certificates: list[str] = field(metadata=doc(
+        "PEM files of certificate authorities the image trusts besides the distro's: a "
+        "proxy's that re-signs TLS, or your mirror's own CA (`~` expanded). They are copied "
+        "into the image (update-ca-certificates), and pip, requests and Bazel use that store."))
+    cache_volume: str = field(metadata=doc(
+        "Named volume holding Bazel's output root, disk cache and tfbuild's state across "
+        "in-container builds; `{profile}` is replaced."))
     image: str = field(metadata=doc(
         "Tag of the image `invoke docker-build` builds; `{profile}` is replaced."))
     uid: int = field(metadata=doc("User id of the non-root user in the image."))

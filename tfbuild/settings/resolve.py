@@ -31,7 +31,9 @@ DEFAULT_PROFILE = "cpu"
 ENV_PREFIX = "TFBUILD_"
 # TFBUILD_* variables that are not settings.
 RESERVED_ENV = {"TFBUILD_PROFILE", "TFBUILD_DEBUG", "TFBUILD_COLOR", "TFBUILD_PROFILES_DIR",
-                "TFBUILD_STATE_DIR"}
+                "TFBUILD_STATE_DIR",
+                # what `build --in-docker` tells the build inside about its image (container.record)
+                "TFBUILD_CONTAINER_ENGINE", "TFBUILD_CONTAINER_IMAGE", "TFBUILD_CONTAINER_IMAGE_ID"}
 PROFILE_META = {"description", "extends"}
 MAX_EXTENDS = 32  # deeper is a generated mistake, not a team's layering
 MAX_PROFILE_BYTES = 1024**2

@@ -306,8 +306,54 @@ def _env_name(value: object, _s: Settings) -> str | tuple[str, str]:
 
 
 def _base_image(value: object, _s: Settings) -> str | tuple[str, str]:
-    return "" if _DIGEST.match(str(value)) else (
-        "is not pinned by digest", "write it as ubuntu:22.04@sha256:<64 hex digits>")
+    """Well formed; an unpinned name is refused where an image is built (container.plan), so
+    a profile may leave the pinning to its user (tfbuild ships no digest it has not seen)."""
+    text = str(value)
+    if not text or any(c.isspace() for c in text):
+        return "is empty or contains white space", "e.g. debian:trixie@sha256:<64 hex digits>"
+    if "@" in text and not _DIGEST.match(text):
+        return ("has a malformed digest",
+                "write it as REPO[:TAG]@sha256:<64 hex digits> (ubuntu:22.04@sha256:..., or your "
+                "registry's mirror of it)")
+    return _no_control(text)
+
+
+_APT_SOURCE = re.compile(r"^deb(?:\s+\[[^\]\s]+(?:\s+[^\]\s]+)*\])?\s+https?://\S+\s+\S+(?:\s+\S+)*\Z")
+_CODENAME = re.compile(r"^[a-z][a-z0-9-]*\Z")
+
+
+def _apt_source(value: object, _s: Settings) -> str | tuple[str, str]:
+    text = str(value)
+    if _no_control(text):
+        return _no_control(text)
+    if not _APT_SOURCE.match(text):
+        return ("is not a one-line apt source",
+                "write it as \"deb http://mirror.example/debian trixie main\"")
+    return ""
+
+
+def _codename(value: object, _s: Settings) -> str | tuple[str, str]:
+    return "" if not value or _CODENAME.match(str(value)) else (
+        "is not a distro codename", "e.g. \"trixie\" or \"noble\"")
+
+
+def _http_url(*, optional: bool) -> Rule:
+    """A download source whose bytes are checked by a pin (sha256, a signing key's
+    fingerprint), so plain http is as safe as https here."""
+    def check(value: object, _s: Settings) -> str | tuple[str, str]:
+        text = str(value)
+        if not text and optional:
+            return ""
+        if not re.match(r"^https?://[^\s/]+", text) or any(c.isspace() for c in text):
+            return "is not an http(s) URL", "e.g. https://mirror.example/path"
+        return _no_control(text)
+    return check
+
+
+def _volume_name(value: object, _s: Settings) -> str | tuple[str, str]:
+    text = str(value).replace("{profile}", "p")
+    return "" if re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z", text) else (
+        "is not a volume name", "letters, digits, _ . -, e.g. \"tfbuild-cache-{profile}\"")
 
 
 def _uid(value: object, _s: Settings) -> str | tuple[str, str]:
@@ -387,7 +433,16 @@ RULES: dict[str, Rule] = {
     "remote.jobs": _remote_jobs,
     "remote.download_outputs": _any,  # Literal
     "remote.workers_have_host_paths": _any,  # boolean
+    "docker.engine": _any,  # Literal
     "docker.base_image": _base_image,
+    "docker.codename": _codename,
+    "docker.apt_sources": _each(_apt_source),
+    "docker.clang_from": _any,  # Literal
+    "docker.llvm_apt_url": _http_url(optional=False),
+    "docker.bazel_from": _any,  # Literal
+    "docker.bazelisk_url": _http_url(optional=True),
+    "docker.ca_certificates": _each(_plain_path),  # the files are read by docker-build
+    "docker.cache_volume": _volume_name,
     "docker.image": _word,
     "docker.uid": _uid,
     "docker.python": _docker_python,
