@@ -4,7 +4,9 @@
 #   bash scripts/test.sh -m unit    # the fast tier only (after a first full setup)
 # Debian packages: Bazel (bazel-bootstrap), clang 16 + lld, gcc-12, patchelf, nginx (the HTTP
 # cache server the build tests start on loopback), netty-tcnative (TLS gRPC for Debian's Bazel),
-# Chromium (the HTML report is rendered headless in the tests).
+# Chromium (the HTML report is rendered headless in the tests); the container engines the image
+# tests start themselves (podman with runc and catatonit, the Docker Engine with containerd and
+# tini, Debian's docker-registry) and debootstrap, which makes their Debian base image offline.
 # Python packages go to .venv (with the test extra: BuildGrid's `bgd`, the gRPC cache the tests
 # start on loopback); the real NVIDIA and TensorFlow files the integration tests use go to
 # .cache/test-assets.
@@ -13,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(bazel-bootstrap clang-16 lld-16 gcc-12 g++-12 patchelf nginx-light git python3-venv
               libnetty-tcnative-jni openjdk-17-jdk-headless python3-setuptools python3-wheel
-              chromium)
+              chromium podman runc catatonit docker.io containerd tini docker-registry debootstrap)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -386,16 +386,19 @@ def explain(c, first, second, limit=None, json=False):
 @task(help={"profile": PROFILE_HELP, "source": SOURCE_HELP, "set": SET_HELP,
             "against": "compare dist/<profile>/ with published SHA256SUMS (a file, or a dist "
                        "directory) instead of building a second time",
-            "dry_run": "print both build commands; run nothing"},
+            "dry_run": "print both build commands; run nothing",
+            "in_docker": "both builds inside the profile's image (invoke docker-build), the "
+                         "second with its own cache volume"},
       iterable=["set"])
-def verify_reproducible(c, profile=None, source=None, set=None, against=None, dry_run=False):
+def verify_reproducible(c, profile=None, source=None, set=None, against=None, dry_run=False,
+                        in_docker=False):
     """Build this commit a second time, sharing nothing, and compare every artifact byte for byte.
 
     Exit 0 when they are equal; 1 naming what differs (members of the wheel: time, mode, size,
     bytes), with a report beside the artifacts and the verdict in the manifest.
     """
     _call("tfbuild.building.reproducible:verify", _profile_flag(profile), source=source,
-          overrides=set or [], against=against, dry_run=dry_run)
+          overrides=set or [], against=against, dry_run=dry_run, in_docker=in_docker)
 
 
 ns.add_task(build)

@@ -239,3 +239,26 @@ def test_clear_errors_for_what_is_not_there(images, engines, sets, xdg, tmp_path
     assert proc.returncode == 4 and "Traceback" not in proc.stderr
     assert "docker build failed" in proc.stderr and "docker.base_image" in proc.stderr
     assert "connection refused" in proc.stdout.lower()
+
+
+def test_verify_reproducible_in_the_container(images, engines, sets, xdg, tmp_path, volumes):
+    """Issue 29 in a container: both builds run in the image, the second from a git worktree
+    (its repository mounted too, so git answers inside), with its own cache volume, state,
+    TZ and locale; equal artifacts, exit 0, the check's volume removed."""
+    tree = _tree(tmp_path)
+    volume = f"tfbuild-test-repro-{os.getpid()}"
+    volumes.append(("podman", volume))
+    proc = tfbuild(["verify-reproducible", "--in-docker", "--source", str(tree)], sets, "podman",
+                   engines, env={**xdg, "TFBUILD_STATE_DIR": str(tmp_path / "state")},
+                   more=("--set", f"build.dist_dir={tmp_path / 'dist'}",
+                         "--set", f"docker.cache_volume={volume}"))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-3000:]
+    assert proc.stdout.count("podman run --name") == 2
+    second = next(line for line in proc.stdout.splitlines()
+                  if line.lstrip("| ").startswith("+ podman run") and "reproducible/checkout" in line)
+    assert f"--volume {tree / '.git'}:{tree / '.git'}" in second  # the worktree's repository
+    assert "--env TZ=" in second and "docker.cache_volume=tfbuild-reproducible-" in second
+    manifest = json.loads((tmp_path / "dist" / "cpu-trixie" / "manifest.json").read_text())
+    assert manifest["reproducible"]["equal"] is True, manifest["reproducible"]
+    left = engines.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
+    assert not [name for name in left if name.startswith("tfbuild-reproducible-")]

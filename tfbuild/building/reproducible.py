@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tfbuild import archive_diff, console, paths, sums
 from tfbuild.building import manifest as manifest_mod
+from tfbuild.container import engine
 from tfbuild.errors import (EXIT_NOT_ALL_OK, EXIT_OK, CommandError, ConfigError,
                             PreconditionError, TfbuildError)
 from tfbuild.files import atomic_write, sha256_file
@@ -108,8 +109,9 @@ def user_edits(source: Path, runner: Runner) -> list[str]:
     return edits
 
 
-def build_argv(profile_ref: str | None, source: Path, overrides: Iterable[str]) -> list[str]:
-    argv = [*TFBUILD, "build", "--source", str(source)]
+def build_argv(profile_ref: str | None, source: Path, overrides: Iterable[str],
+               in_docker: bool = False) -> list[str]:
+    argv = [*TFBUILD, "build", "--source", str(source), *(["--in-docker"] if in_docker else [])]
     if profile_ref:
         argv += ["--profile", profile_ref]
     for item in overrides:
@@ -117,10 +119,14 @@ def build_argv(profile_ref: str | None, source: Path, overrides: Iterable[str]) 
     return argv
 
 
-def isolated(work: Path) -> tuple[list[str], dict[str, str]]:
-    """--set options and environment of the second build: nothing shared with the first."""
+def isolated(work: Path, volume: str = "") -> tuple[list[str], dict[str, str]]:
+    """--set options and environment of the second build: nothing shared with the first. In
+    a container (`volume`: its own cache volume, removed after) the output root and disk cache
+    are the volume's; TZ and the locale reach the build inside."""
     sets = [f"build.output_user_root={work / 'root'}", f"build.dist_dir={work / 'dist'}",
             "build.disk_cache=", "remote.cache=", "remote.executor="]
+    if volume:
+        sets.append(f"docker.cache_volume={volume}")
     tz = os.environ.get("TZ", "UTC")
     env = {"HOME": str(work / "home"), "TZ": OTHER_TZ.get(tz, "UTC"), "LC_ALL": "C.UTF-8",
            "LANG": "C.UTF-8", "TFBUILD_STATE_DIR": str(work / "state")}
@@ -161,7 +167,7 @@ def _record(dist: Path, verdict: dict) -> None:
 # -- the task ------------------------------------------------------------------------------------
 def verify(profile_ref: str | None = None, *, source: str | None = None,
            overrides: Iterable[str] = (), against: str | None = None,
-           dry_run: bool = False) -> int:
+           dry_run: bool = False, in_docker: bool = False) -> int:
     overrides = list(overrides)
     profile = resolve(profile_ref, overrides=overrides)
     settings = profile.settings
@@ -192,9 +198,10 @@ def verify(profile_ref: str | None = None, *, source: str | None = None,
             hint="commit them (or `git stash` them) and run it again")
     work = paths.state_dir(src) / "reproducible"
     reuse = reusable_first(dist, commit, profile.name)
-    first_argv = build_argv(profile_ref, src, overrides)
-    sets, env = isolated(work)
-    second_argv = build_argv(profile_ref, work / "checkout", [*overrides, *sets])
+    first_argv = build_argv(profile_ref, src, overrides, in_docker)
+    volume = f"tfbuild-reproducible-{commit[:12]}-{os.getpid()}" if in_docker else ""
+    sets, env = isolated(work, volume)
+    second_argv = build_argv(profile_ref, work / "checkout", [*overrides, *sets], in_docker)
     if dry_run:
         console.step(f"verify-reproducible for profile {profile.name} at {commit[:12]} "
                      "(dry run: nothing is run)")
@@ -230,6 +237,8 @@ def verify(profile_ref: str | None = None, *, source: str | None = None,
         return _verdict(dist, second_dist, first, second, commit, env, started, runner)
     finally:
         _clean(src, work, runner)
+        if volume:
+            _remove_volume(settings.docker.engine, volume, runner)
 
 
 def _verdict(dist: Path, second_dist: Path, first: dict[str, str], second: dict[str, str],
@@ -303,6 +312,16 @@ def _clean(source: Path, work: Path, runner: Runner) -> None:
                    check=False)
     runner.run(["git", "-C", str(source), "worktree", "prune"], check=False)
     _remove_tree(work)
+
+
+def _remove_volume(choice: str, volume: str, runner: Runner) -> None:
+    """The second in-container build's cache volume: named by this check, so it is ours."""
+    try:
+        found = engine.detect(choice, runner)
+    except TfbuildError:
+        return
+    runner.run([found.command, "volume", "rm", "--force", volume], check=False, quiet=True,
+               timeout=120)
 
 
 def _bazel_of(work: Path) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import collections
 import os
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,13 +131,28 @@ def tfbuild_volume() -> list[str]:
 # Bazel's bazel-* links in the tree would point into the container's /cache: not made, so the
 # tree keeps what a host build left there
 NO_TREE_LINKS = "--bazel-opt=--experimental_convenience_symlinks=ignore"
+FORWARDED_ENV = ("TZ", "LANG", "LC_ALL")
+
+
+def outside_git_dir(source: Path, runner: Runner) -> Path | None:
+    """The repository a worktree's `.git` file points to, when it lies outside the tree (git
+    says where: `rev-parse --git-common-dir`): mounted too, so that git works inside."""
+    if not (source / ".git").is_file():
+        return None
+    result = runner.run(["git", "-C", str(source), "rev-parse", "--path-format=absolute",
+                         "--git-common-dir"], check=False, quiet=True, timeout=60)
+    found = Path(result.stdout.strip()) if result.ok and result.stdout.strip() else None
+    if found is None or found == source or source in found.parents:
+        return None
+    return found
 
 
 def run_argv(profile: ResolvedProfile, ctx: Context, *, source: Path, build_args: Sequence[str],
              overrides: Sequence[str] = (), engine: engine_mod.EngineName = "docker",
              rootless: bool = False, name: str = "tfbuild-build", image_id: str = "",
              uid: int | None = None, gid: int | None = None,
-             state: Path | None = None) -> list[str]:
+             state: Path | None = None, git_dir: Path | None = None,
+             env: Mapping[str, str] | None = None) -> list[str]:
     """`run` of `invoke build` inside the image, as the invoking user; the user's --set values
     first, then the image's paths. The tree, dist/ and tfbuild's state root are mounted at
     their host paths, so that patch records, backups and SHA256SUMS are the same ones a host
@@ -154,8 +169,13 @@ def run_argv(profile: ResolvedProfile, ctx: Context, *, source: Path, build_args
             "--env", f"HOME={CONTAINER_CACHE}/home", "--env", f"TFBUILD_STATE_DIR={state}"]
     for key, value in record.host_env(engine, ctx.plan.image, image_id).items():
         argv += ["--env", f"{key}={value}"]
+    shell = os.environ if env is None else env
+    for key in FORWARDED_ENV:  # the shell's time zone and locale, as a host build has them
+        if shell.get(key):
+            argv += ["--env", f"{key}={shell[key]}"]
     argv += ["--volume", f"{source}:{source}",
              "--volume", f"{state}:{state}",
+             *(["--volume", f"{git_dir}:{git_dir}"] if git_dir else []),
              *tfbuild_volume(),
              "--volume", f"{volume}:{CONTAINER_CACHE}",
              "--volume", f"{dist}:{dist}"]
@@ -200,7 +220,8 @@ def build_in_docker(profile: ResolvedProfile, *, source: str | None, dry_run: bo
         made.mkdir(parents=True, exist_ok=True)
     name = engine_mod.container_name(profile.name)
     argv = run_argv(profile, ctx, source=src, build_args=build_args, overrides=overrides,
-                    engine=engine.name, rootless=engine.rootless, name=name, image_id=image_id)
+                    engine=engine.name, rootless=engine.rootless, name=name, image_id=image_id,
+                    git_dir=outside_git_dir(src, runner))
     last: collections.deque[str] = collections.deque(maxlen=LAST_LINES)
 
     def show(line: str) -> None:
