@@ -105,3 +105,49 @@ def test_toolchain_check_names_a_mismatch(tmp_path, redist_cuda, local_cudnn):
     proc = _verify(tmp_path, redist_cuda, local_cudnn, "3.10")
     assert proc.returncode == 1
     assert f"FAIL python: wanted 3.10, found {sys.version_info[0]}.{sys.version_info[1]}" in proc.stdout
+
+
+def _repack_as_wheel(site: Path, component: str, out: Path) -> Path:
+    """NVIDIA's wheel for one component again (the test assets keep it installed): its
+    nvidia/<component>/ files, modes kept, in a zip as pip downloaded it."""
+    import zipfile
+
+    wheel = out / f"nvidia_{component}_cu12-12.4.127-py3-none-manylinux2014_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted((site / "nvidia" / component).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                info = zipfile.ZipInfo(str(path.relative_to(site)))
+                info.external_attr = (path.stat().st_mode & 0o777) << 16
+                archive.writestr(info, path.read_bytes())
+    return wheel
+
+
+def test_cuda_from_nvidias_pypi_wheels_gives_a_toolkit_the_check_accepts(
+        tmp_path, nvidia_site, local_cudnn):
+    """docker.cuda_from = "pypi": the image's installer lays NVIDIA's real CUDA 12.4 wheels
+    (nvcc with ptxas and libdevice, the runtime, CUPTI) out as one toolkit prefix, with the
+    redistributable archives' lib/ layout; the image's toolchain check accepts it."""
+    wheels = [_repack_as_wheel(nvidia_site, c, tmp_path)
+              for c in ("cuda_nvcc", "cuda_runtime", "cuda_cupti")]
+    prefix = tmp_path / "cuda-12.4"
+    proc = subprocess.run([sys.executable, str(ROOT / "docker" / "install_cuda_wheels.py"),
+                           "--prefix", str(prefix), *map(str, wheels)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (prefix / "bin" / "ptxas").stat().st_mode & 0o111
+    assert (prefix / "lib" / "libcudart.so.12").is_file()
+    assert os.readlink(prefix / "lib" / "libcudart.so") == "libcudart.so.12"
+    assert list((prefix / "nvvm" / "libdevice").glob("libdevice*.bc"))
+    assert (prefix / "include" / "cuda_runtime_api.h").is_file()
+    check = _verify(tmp_path, prefix, local_cudnn, "%d.%d" % sys.version_info[:2])
+    assert "ok   CUDA (ptxas release): 12.4" in check.stdout, check.stdout
+    assert "ok   CUDA lib/libcudart.so.12: present" in check.stdout
+    # not a CUDA wheel: a clear refusal
+    other = tmp_path / "other.whl"
+    import zipfile
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("six.py", "")
+    proc = subprocess.run([sys.executable, str(ROOT / "docker" / "install_cuda_wheels.py"),
+                           "--prefix", str(tmp_path / "p2"), str(other)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "not an NVIDIA CUDA wheel" in proc.stderr

@@ -129,3 +129,21 @@ def test_a_base_image_without_digest_or_codename_is_refused_with_the_fix():
     with pytest.raises(ConfigError) as codename:
         _plan("docker.base_image=r.example/debian:trixie" + DIGEST)  # apt.llvm.org by default
     assert "docker.codename" in codename.value.hint and "docker.clang_from" in codename.value.hint
+
+
+def test_cuda_from_nvidias_pypi_wheels_through_the_profiles_index():
+    from tests.helpers.golden import check_golden
+
+    p = plan(resolve("rtx3050", env={}, overrides=["docker.cuda_from=pypi"]).settings, "rtx3050")
+    text = render_dockerfile(p)
+    check_golden("docker/rtx3050-cuda-pypi.Dockerfile", text)  # hadolint reads it too
+    assert "'nvidia-cuda-nvcc-cu12==12.4.131 --hash=sha256:e4c9a354" in text
+    assert "pip download --index-url https://pypi.mirrors.ustc.edu.cn/simple/ --no-deps " \
+           "--require-hashes -r /tmp/cuda.txt" in text
+    assert "install_cuda_wheels.py --prefix /usr/local/cuda-12.4 /tmp/cuda/*.whl" in text
+    assert "nvidia-cudnn-cu12==9.10.2.21 --hash=sha256:9494" in text  # cuDNN as with redist
+    assert "redistrib_12.4.0.json" not in text and "install_cuda_redist" not in text
+    with pytest.raises(ConfigError) as unknown:
+        plan(resolve("rtx3050", env={}, overrides=["docker.cuda_from=pypi",
+                                                    "cuda.version=12.6.0"]).settings, "rtx3050")
+    assert "no pinned NVIDIA PyPI wheels for CUDA 12.6" in unknown.value.message

@@ -47,6 +47,8 @@ class ImagePlan:
     cuda_json_sha256: str
     cuda_url_prefix: str
     cuda_components: tuple[str, ...]
+    cuda_from: str
+    cuda_wheels: tuple[tuple[str, str], ...]  # (requirement, sha256), cuda_from = "pypi"
     cudnn_version: str
     cudnn_prefix: str
     cudnn_requirement: str
@@ -80,14 +82,23 @@ def plan(settings: Settings, profile: str) -> ImagePlan:
         llvm_repository = llvm["repository"].format(url=url, codename=codename,
                                                     major=tc.clang_major)
     bazelisk = pins.bazelisk("linux-amd64")
-    redist = cudnn = {}
-    if cuda.enabled:
+    redist = cudnn = wheels = {}
+    if cuda.enabled and d.cuda_from == "pypi":
+        short = versions.major_minor(cuda.version) or cuda.version
+        wheels = pins.table("cuda_wheels").get(short)
+        if not wheels:
+            raise ConfigError(f"no pinned NVIDIA PyPI wheels for CUDA {short}",
+                              hint="set docker.cuda_from = \"redist\", or add [cuda_wheels."
+                              f"\"{short}\"] to tfbuild/data/pins.toml (known: "
+                              + ", ".join(pins.table("cuda_wheels")) + ")")
+    elif cuda.enabled:
         redist = pins.table("cuda_redist").get(cuda.version)
         if not redist:
             raise ConfigError(f"no pinned NVIDIA redistrib JSON for CUDA {cuda.version}",
                               hint="add [cuda_redist.\"x.y.z\"] to tfbuild/data/pins.toml, or "
                               "set cuda.version to one of: "
                               + ", ".join(pins.table("cuda_redist")))
+    if cuda.enabled:
         cudnn = pins.table("cudnn_wheel").get(cuda.cudnn_version)
         if not cudnn:
             raise ConfigError(f"no pinned cuDNN wheel for cuDNN {cuda.cudnn_version}",
@@ -108,6 +119,7 @@ def plan(settings: Settings, profile: str) -> ImagePlan:
         cuda_prefix=CUDA_PREFIX.format(version=versions.major_minor(cuda.version)),
         cuda_json_url=redist.get("url", ""), cuda_json_sha256=redist.get("sha256", ""),
         cuda_url_prefix=redist.get("prefix", ""), cuda_components=tuple(d.cuda_components),
+        cuda_from=d.cuda_from, cuda_wheels=tuple(sorted(wheels.items())),
         cudnn_version=cuda.cudnn_version,
         cudnn_prefix=CUDNN_PREFIX.format(version=cuda.cudnn_version),
         cudnn_requirement=cudnn.get("requirement", ""), cudnn_sha256=cudnn.get("sha256", ""),

@@ -64,8 +64,8 @@ def write_context(profile: ResolvedProfile) -> Context:
     write_if_changed(directory / "Dockerfile", render_dockerfile(p))
     write_if_changed(directory / "verify-toolchain.sh", render_verify_script(p))
     os.chmod(directory / "verify-toolchain.sh", 0o755)
-    write_if_changed(directory / "install_cuda_redist.py",
-                     (TEMPLATES / "install_cuda_redist.py").read_text())
+    for script in ("install_cuda_redist.py", "install_cuda_wheels.py"):
+        write_if_changed(directory / script, (TEMPLATES / script).read_text())
     _write_certificates(directory / "ca", profile.settings.docker.ca_certificates)
     return Context(directory, p)
 
@@ -131,7 +131,7 @@ def tfbuild_volume() -> list[str]:
 # Bazel's bazel-* links in the tree would point into the container's /cache: not made, so the
 # tree keeps what a host build left there
 NO_TREE_LINKS = "--bazel-opt=--experimental_convenience_symlinks=ignore"
-FORWARDED_ENV = ("TZ", "LANG", "LC_ALL")
+FORWARDED_ENV = ("TZ", "LANG", "LC_ALL", "BAZELISK_BASE_URL")
 
 
 def outside_git_dir(source: Path, runner: Runner) -> Path | None:
@@ -170,7 +170,7 @@ def run_argv(profile: ResolvedProfile, ctx: Context, *, source: Path, build_args
     for key, value in record.host_env(engine, ctx.plan.image, image_id).items():
         argv += ["--env", f"{key}={value}"]
     shell = os.environ if env is None else env
-    for key in FORWARDED_ENV:  # the shell's time zone and locale, as a host build has them
+    for key in FORWARDED_ENV:  # time zone, locale and Bazel mirror, as a host build has them
         if shell.get(key):
             argv += ["--env", f"{key}={shell[key]}"]
     argv += ["--volume", f"{source}:{source}",

@@ -225,9 +225,9 @@ class DockerSettings:
         "`/llvm-snapshot.gpg.key` and `/<codename>/`)."))
     bazel_from: Literal["bazelisk", "distro"] = field(metadata=doc(
         "Where Bazel comes from: `bazelisk` (sha256-pinned; it fetches the Bazel the tree's "
-        "`.bazelversion` names, from `BAZELISK_BASE_URL` when `mirrors.host_mirrors` has "
-        "`github.com`) or `distro` (the archive's `bazel-bootstrap`; the tree's "
-        "`.bazelversion` is still checked by the build)."))
+        "`.bazelversion` names, from the mirror in the tree's `.bazeliskrc` or the shell's "
+        "`BAZELISK_BASE_URL`, which reaches the container) or `distro` (the archive's "
+        "`bazel-bootstrap`; the tree's `.bazelversion` is still checked by the build)."))
     bazelisk_url: str = field(metadata=doc(
         "With `bazel_from = \"bazelisk\"`: where the pinned bazelisk binary is downloaded "
         "from (your mirror; the sha256 stays pinned). Empty: its GitHub release."))
@@ -242,8 +242,14 @@ class DockerSettings:
         "Tag of the image `invoke docker-build` builds; `{profile}` is replaced."))
     uid: int = field(metadata=doc("User id of the non-root user in the image."))
     python: str = field(metadata=doc("Python (x.y) installed in the image."))
+    cuda_from: Literal["redist", "pypi"] = field(metadata=doc(
+        "Where a CUDA profile's toolkit comes from: `redist` (NVIDIA's redistributable "
+        "archives, `docker.cuda_components`, pinned by the redistrib JSON's sha256) or `pypi` "
+        "(NVIDIA's `nvidia-*-cu12` wheels through `mirrors.pip_index`, each hash-pinned in "
+        "tfbuild/data/pins.toml `[cuda_wheels]`: CUDA 12.4.1's components for 12.4)."))
     cuda_components: list[str] = field(metadata=doc(
-        "NVIDIA redistributable archives installed for a CUDA profile."))
+        "NVIDIA redistributable archives installed for a CUDA profile (`cuda_from = "
+        "\"redist\"`)."))
 
 
 @dataclass(frozen=True, kw_only=True)

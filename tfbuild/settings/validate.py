@@ -446,6 +446,7 @@ RULES: dict[str, Rule] = {
     "docker.image": _word,
     "docker.uid": _uid,
     "docker.python": _docker_python,
+    "docker.cuda_from": _any,  # Literal
     "docker.cuda_components": _each(_component),
 }
 
