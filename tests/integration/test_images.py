@@ -21,11 +21,12 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import containers
+from tests.helpers import containers, users
 from tests.helpers.cli import LOOPBACK_ONLY, invoke
 from tests.integration.conftest import FIXTURE_WORKSPACE
 
@@ -34,10 +35,14 @@ SUITE = "bookworm"
 
 
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory):
-    started = containers.start(tmp_path_factory.mktemp("engines"))
+def engines():
+    # outside pytest's 0700 temp dir, so that a second user can reach the Docker socket
+    run_dir = Path(tempfile.mkdtemp(prefix="tfbuild-engines-", dir="/tmp"))
+    run_dir.chmod(0o755)
+    started = containers.start(run_dir)
     yield started
     started.stop()
+    shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -262,3 +267,43 @@ def test_verify_reproducible_in_the_container(images, engines, sets, xdg, tmp_pa
     assert manifest["reproducible"]["equal"] is True, manifest["reproducible"]
     left = engines.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
     assert not [name for name in left if name.startswith("tfbuild-reproducible-")]
+
+
+@pytest.mark.skipif(not users.AVAILABLE, reason=users.WHY_NOT)
+def test_a_second_user_gets_artifacts_of_their_own(images, engines, sets, volumes):
+    """Another Unix user (uid 65534), allowed on the Docker Engine's socket: the build runs in
+    the container as that user, so dist/ and the tree hold their files, not root's."""
+    # the second user cannot enter pytest's 0700 temp dir: its files live in one of their own
+    base = Path(tempfile.mkdtemp(prefix="tfbuild-user2-", dir="/tmp"))
+    try:
+        _second_user_build(base, engines, sets, volumes)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _second_user_build(base: Path, engines, sets, volumes) -> None:
+    tree = _tree(base)
+    venv = users.second_user_venv(base)
+    env = users.shell(base, "u")
+    users.hand_over(base)
+    volume = f"tfbuild-test-second-user-{os.getpid()}"
+    volumes.append(("docker", volume))
+    args = ["build", "--in-docker", "--source", str(tree), "--profile", "cpu-trixie", *sets,
+            "--set", "docker.engine=docker", "--set", f"docker.cache_volume={volume}"]
+    shell = {**env, **engines.docker_env, "XDG_CACHE_HOME": str(base / "u" / "home" / ".cache")}
+    # not (yet) allowed on the daemon's socket: the fix says how to be
+    proc = users.invoke_as_second_user(args, shell, venv)
+    assert proc.returncode == 3 and "permission denied" in proc.stderr, proc.stderr[-2000:]
+    assert "add your user to the group that owns it" in proc.stderr
+    socket = engines.docker_env["DOCKER_HOST"].removeprefix("unix://")
+    os.chmod(socket, 0o666)  # this test's own daemon: its socket open to the second user
+    proc = users.invoke_as_second_user(args, shell, venv)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-3000:]
+    assert f"--user {users.SECOND_UID}:{users.SECOND_UID}" in proc.stdout
+    dist = Path(env["TFBUILD_BUILD_DIST_DIR"]) / "cpu-trixie"
+    files = list(dist.iterdir())
+    assert any(p.name.endswith(".whl") for p in files)
+    for path in files:
+        assert path.lstat().st_uid == users.SECOND_UID, path
+    for path in tree.rglob("*"):  # the tree: nothing of root's (patched files, rc, backups)
+        assert path.lstat().st_uid == users.SECOND_UID, path

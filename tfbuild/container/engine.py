@@ -89,8 +89,13 @@ def detect(choice: str, runner: Runner) -> Engine:
                                hint="start dockerd or install podman (docker.engine = \"auto\" "
                                "takes the first that answers), or use --dry-run to see what "
                                "would run")
+    fix = _FIX[choice]
+    if "permission denied" in reasons[0].lower():
+        fix = ("its socket is not yours to use: add your user to the group that owns it "
+               "(`docker` for the Docker Engine; log in again after), use rootless podman "
+               "(docker.engine = \"podman\")")
     raise ToolMissingError(f"the container engine {choice} does not answer: {reasons[0]}",
-                           hint=_FIX[choice] + ", or use --dry-run to see what would run")
+                           hint=fix + ", or use --dry-run to see what would run")
 
 
 def build_argv(engine: Engine | EngineName, tag: str, context: str) -> list[str]:
