@@ -130,6 +130,11 @@ def test_doctor_names_the_engine_and_runs_a_container_in_the_image(images, engin
     assert row["found"].startswith("podman 4.") and "GiB free" in row["found"]
     assert f"runs a container in tfbuild-test/cpu-trixie ({image_id(engines, 'podman')[:19]})" \
         in row["found"]
+    # the docker CLI against podman's service: named as such, and it runs podman's image
+    proc = tfbuild(["doctor", "--json", "--offline"], sets, "docker-on-podman", engines, env=xdg)
+    row = {r["id"]: r for r in json.loads(proc.stdout)["checks"]}["container.engine"]
+    assert row["status"] == "ok" and row["found"].startswith("docker 4."), row
+    assert "(podman (Docker API))" in row["found"] and "runs a container in" in row["found"]
 
 
 def _tree(tmp_path: Path) -> Path:

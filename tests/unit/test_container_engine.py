@@ -54,6 +54,35 @@ def test_the_exit_status_is_the_containers_not_the_clis():
     assert engine.exit_status(podman_api, "c1", 125, FakeRunner(1, "")) == 125
 
 
+class Answers:
+    """A runner answering each command by its first words (the engines' own output, as seen)."""
+
+    def __init__(self, answers: dict[tuple[str, ...], tuple[int, str]]):
+        self.answers = answers
+
+    def run(self, argv, **kwargs):
+        for words, (code, out) in self.answers.items():
+            if tuple(argv[:len(words)]) == words:
+                return Result(tuple(argv), code, out, "", 0.0)
+        raise AssertionError(f"unexpected {argv}")
+
+
+def test_what_answers_the_docker_cli_is_named():
+    podman_api = Answers({("docker", "info"): (0, "4.3.1|/var/lib/containers/storage|-\n"),
+                          ("docker", "version"): (0, "Podman Engine;Conmon;OCI Runtime (runc);\n")})
+    found = engine.probe("docker", podman_api)
+    assert (found.name, found.version, found.server) == ("docker", "4.3.1", "podman (Docker API)")
+    dockerd = Answers({("docker", "info"): (0, "20.10.24+dfsg1|/var/lib/docker|-\n"),
+                       ("docker", "version"): (0, "Engine;containerd;runc;docker-init;\n")})
+    assert engine.probe("docker", dockerd).server == "Docker Engine"
+    down = Answers({("docker", "info"): (1, "Cannot connect to the Docker daemon at unix:///x. "
+                                            "Is the docker daemon running?\n")})
+    assert engine.probe("docker", down).startswith("Cannot connect")
+    podman = Answers({("podman", "info"): (0, "4.3.1|/var/lib/containers/storage|false\n")})
+    assert engine.probe("podman", podman) == engine.Engine(
+        "podman", "4.3.1", "/var/lib/containers/storage", "podman", False)
+
+
 def test_the_record_of_an_image(tmp_path):
     (tmp_path / "packages.txt").write_text("clang-17=1:17.0.6-18\ngcc-12=12.4.0-2\nbroken\n")
     (tmp_path / "base-image.txt").write_text("r.example/debian:trixie" + DIGEST + "\n")

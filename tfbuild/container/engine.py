@@ -26,9 +26,11 @@ EngineName = Literal["docker", "podman"]
 ENGINES: tuple[EngineName, ...] = ("docker", "podman")
 INFO_TIMEOUT_S = 30
 _FORMAT = {
-    "docker": "{{.ServerVersion}}|{{.DockerRootDir}}|{{.OperatingSystem}}",
+    "docker": "{{.ServerVersion}}|{{.DockerRootDir}}|-",
     "podman": "{{.Version.Version}}|{{.Store.GraphRoot}}|{{.Host.Security.Rootless}}",
 }
+# What serves the Docker API: podman's service names its components "Podman Engine", ...
+_COMPONENTS = "{{range .Server.Components}}{{.Name}};{{end}}"
 _FIX = {
     "docker": "start the Docker daemon (dockerd), point DOCKER_HOST at a running one, or set "
               "docker.engine = \"podman\"",
@@ -71,8 +73,11 @@ def probe(name: EngineName, runner: Runner) -> Engine | str:
     version, storage, third = fields
     if name == "podman":
         return Engine("podman", version, storage, "podman", third == "true")
-    server = "podman (Docker API)" if "podman" in third.lower() else "Docker Engine"
-    return Engine("docker", version, storage, server, os.getuid() != 0 and "podman" in server)
+    components = runner.run(["docker", "version", "--format", _COMPONENTS], check=False,
+                            quiet=True, timeout=INFO_TIMEOUT_S)
+    on_podman = "podman" in components.stdout.lower()
+    server = "podman (Docker API)" if on_podman else "Docker Engine"
+    return Engine("docker", version, storage, server, os.getuid() != 0 and on_podman)
 
 
 def detect(choice: str, runner: Runner) -> Engine:
