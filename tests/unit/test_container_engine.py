@@ -176,3 +176,24 @@ def test_cuda_from_nvidias_pypi_wheels_through_the_profiles_index():
         plan(resolve("rtx3050", env={}, overrides=["docker.cuda_from=pypi",
                                                     "cuda.version=12.6.0"]).settings, "rtx3050")
     assert "no pinned NVIDIA PyPI wheels for CUDA 12.6" in unknown.value.message
+
+
+def test_the_run_mounts_host_paths_and_passes_a_secret_by_name_only(tmp_path):
+    from tfbuild.container.task import Context, run_argv
+
+    profile = resolve("cpu", env={}, overrides=[
+        f"build.dist_dir={tmp_path / 'dist'}", "remote.cache=https://cache.example",
+        "remote.header_env=CACHE_AUTH"])
+    ctx = Context(tmp_path / "ctx", plan(profile.settings, "cpu"))
+    argv = run_argv(profile, ctx, source=tmp_path / "tf", build_args=["--jobs", "2"],
+                    engine="podman", rootless=True, name="c1", uid=1001, gid=1002,
+                    state=tmp_path / "state", env={"TZ": "Asia/Tokyo", "CACHE_AUTH": "s3cr3t",
+                                                   "HOME": "/home/ann"})
+    line = " ".join(argv)
+    assert argv[:5] == ["podman", "run", "--name", "c1", "--init"] and "--rm" not in argv
+    assert "--userns=keep-id --user 1001:1002" in line
+    for path in (tmp_path / "tf", tmp_path / "state", tmp_path / "dist"):
+        assert f"--volume {path}:{path}" in line
+    assert "--env TZ=Asia/Tokyo" in line and "/home/ann" not in line  # no HOME of the shell
+    assert argv[argv.index("CACHE_AUTH") - 1] == "--env" and "s3cr3t" not in line
+    assert line.endswith("--jobs 2 --bazel-opt=--experimental_convenience_symlinks=ignore")

@@ -173,6 +173,9 @@ def run_argv(profile: ResolvedProfile, ctx: Context, *, source: Path, build_args
     for key in FORWARDED_ENV:  # time zone, locale and Bazel mirror, as a host build has them
         if shell.get(key):
             argv += ["--env", f"{key}={shell[key]}"]
+    header = profile.settings.remote.header_env
+    if header:  # the remote cache's credentials: by name, the engine copies the value over
+        argv += ["--env", header]
     argv += ["--volume", f"{source}:{source}",
              "--volume", f"{state}:{state}",
              *(["--volume", f"{git_dir}:{git_dir}"] if git_dir else []),
