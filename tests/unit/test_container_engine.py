@@ -197,3 +197,19 @@ def test_the_run_mounts_host_paths_and_passes_a_secret_by_name_only(tmp_path):
     assert "--env TZ=Asia/Tokyo" in line and "/home/ann" not in line  # no HOME of the shell
     assert argv[argv.index("CACHE_AUTH") - 1] == "--env" and "s3cr3t" not in line
     assert line.endswith("--jobs 2 --bazel-opt=--experimental_convenience_symlinks=ignore")
+
+
+def test_a_profile_of_ones_own_is_mounted_with_what_it_extends(tmp_path):
+    from tfbuild.container.task import Context, run_argv
+
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team" / "base.toml").write_text('extends = "cpu"\n[build]\njobs = 3\n')
+    mine = tmp_path / "mine.toml"
+    mine.write_text('extends = "team/base.toml"\n')
+    profile = resolve(str(mine), env={})
+    ctx = Context(tmp_path / "ctx", plan(profile.settings, "mine"))
+    line = " ".join(run_argv(profile, ctx, source=tmp_path / "tf", build_args=[],
+                             state=tmp_path / "s", env={}))
+    for path in (mine, tmp_path / "team" / "base.toml"):
+        assert f"--volume {path}:{path}:ro" in line
+    assert f"--profile {mine} " in line and "profiles/cpu.toml" not in line

@@ -186,8 +186,10 @@ def run_argv(profile: ResolvedProfile, ctx: Context, *, source: Path, build_args
         argv += engine_mod.gpu_flags(engine)
     profile_arg = profile.name
     if profile.path and profile.path.parent != PROFILES_DIR:
-        argv += ["--volume", f"{profile.path}:/opt/profile.toml:ro"]
-        profile_arg = "/opt/profile.toml"
+        # the profile and the files it extends, at their host paths (relative `extends` hold)
+        for path in [p for p in profile.chain if Path(p).parent != PROFILES_DIR]:
+            argv += ["--volume", f"{path}:{path}:ro"]
+        profile_arg = str(profile.path)
     argv += ["--workdir", str(source), ctx.plan.image, "/opt/tfbuild-venv/bin/python", "-m",
              "tfbuild", "build", "--profile", profile_arg, "--source", str(source)]
     for value in [*overrides, *container_overrides(ctx.plan), f"tensorflow.source_dir={source}",
@@ -221,6 +223,11 @@ def build_in_docker(profile: ResolvedProfile, *, source: str | None, dry_run: bo
     dist = paths.expand(profile.settings.build.dist_dir)
     for made in (dist, paths.state_root()):  # made by the engine they would be root's
         made.mkdir(parents=True, exist_ok=True)
+    for what, path in (("the TF tree (--source)", src), ("build.dist_dir", dist),
+                       ("tfbuild's state directory (TFBUILD_STATE_DIR)", paths.state_root())):
+        if ":" in str(path) or "," in str(path):
+            raise ConfigError(f"{what} {path} contains ':' or ',', which a container volume "
+                              "cannot mount", hint="use a path without them (or a link to it)")
     name = engine_mod.container_name(profile.name)
     argv = run_argv(profile, ctx, source=src, build_args=build_args, overrides=overrides,
                     engine=engine.name, rootless=engine.rootless, name=name, image_id=image_id,
