@@ -213,3 +213,16 @@ def test_a_profile_of_ones_own_is_mounted_with_what_it_extends(tmp_path):
     for path in (mine, tmp_path / "team" / "base.toml"):
         assert f"--volume {path}:{path}:ro" in line
     assert f"--profile {mine} " in line and "profiles/cpu.toml" not in line
+
+
+def test_manifest_diff_names_a_package_that_changed_in_the_image():
+    from tfbuild.building.manifest import diff
+
+    def manifest(clang: str) -> dict:
+        return {"container": {"engine": "podman", "image": "tfbuild/cpu", "image_id": "sha256:1",
+                              "base_image": "r/debian@sha256:" + "a" * 64,
+                              "packages": {"clang-17": clang, "gcc-12": "12.4.0-2"}}}
+
+    rows = diff(manifest("1:17.0.6-18"), manifest("1:17.0.6-22"))
+    assert rows == [("container image", "container.packages.clang-17", "1:17.0.6-18",
+                     "1:17.0.6-22")]
