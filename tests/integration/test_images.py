@@ -250,6 +250,11 @@ def test_clear_errors_for_what_is_not_there(images, engines, sets, xdg, tmp_path
                                   "--set", f"build.dist_dir={tmp_path / 'dist'}"))
     assert proc.returncode == 3 and "failed with exit code 3" in proc.stderr, proc.stdout[-2000:]
     assert "use Bazel 6.5.0" in proc.stdout and "/usr/local/bin/bazel (4.2.3" in proc.stdout
+    # an image not built yet
+    proc = tfbuild(["build", "--in-docker", "--source", str(tree)], sets, "podman", engines,
+                   env=xdg, more=("--set", "docker.image=tfbuild-test/never-built"))
+    assert proc.returncode == 2 and "podman has no image tfbuild-test/never-built" in proc.stderr
+    assert "invoke docker-build --profile cpu-trixie" in proc.stderr
     # a digest the registry does not have
     base = sets[1].split("=", 1)[1]
     missing = base.split("@")[0] + "@sha256:" + "0" * 64
