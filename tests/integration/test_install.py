@@ -116,10 +116,12 @@ def test_patch_check_reads_the_shipped_patches(installed, tf_tree):
 def test_docker_build_dry_run_renders_the_shipped_dockerfile(installed):
     proc = tfbuild(installed, "docker-build", "--profile", "a100", "--dry-run")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "docker build --tag" in proc.stdout
+    assert "docker build --network=host --tag" in proc.stdout
+    assert "podman build --format docker --network=host --tag" in proc.stdout
     context = Path(installed["env"]["XDG_CACHE_HOME"]) / "tfbuild" / "docker" / "a100"
     assert "FROM " in (context / "Dockerfile").read_text()
     assert (context / "install_cuda_redist.py").is_file()
+    assert (context / "install_cuda_wheels.py").is_file()  # both CUDA sources ship
 
 
 def test_doctor_standing_in_a_tf_tree_takes_it_and_says_so(installed, tf_tree):
