@@ -2,6 +2,7 @@
 # Sets up everything the tests need on a fresh Debian 12 machine, then runs pytest.
 #   bash scripts/test.sh            # the whole suite
 #   bash scripts/test.sh -m unit    # the fast tier only (after a first full setup)
+#   bash scripts/test.sh -m "not container"   # all but the image tests
 # Debian packages: Bazel (bazel-bootstrap), clang 16 + lld, gcc-12, patchelf, nginx (the HTTP
 # cache server the build tests start on loopback), netty-tcnative (TLS gRPC for Debian's Bazel),
 # Chromium (the HTML report is rendered headless in the tests); the container engines the image
@@ -62,4 +63,34 @@ else
        "set PYTHON310 to one" >&2
 fi
 .venv/bin/python scripts/test_assets.py
+
+# The whole suite (no selection, only reporting flags such as -q or --durations=N): the image
+# tests (`-m container`: minutes spent mostly waiting on apt downloads and dpkg while images
+# build) run beside the rest in a second pytest, with their own temp dir, so the suite takes about
+# as long as the longer of the two; their report follows the main one. Any other arguments run
+# one pytest as given (`-m unit`, a path, -k ...).
+whole_suite=1
+for arg in "$@"; do
+  case "$arg" in
+    -q|-qq|-v|-vv|-ra|--durations=*) ;;
+    *) whole_suite=0 ;;
+  esac
+done
+if [ "$whole_suite" = 1 ]; then
+  mkdir -p .cache
+  log=.cache/container-tests.log
+  .venv/bin/python -m pytest -m container --basetemp=/tmp/tfbuild-container-tests "$@" >"$log" 2>&1 &
+  images=$!
+  status=0
+  .venv/bin/python -m pytest -m "not container" "$@" || status=$?
+  image_status=0
+  wait "$images" || image_status=$?
+  echo "==================== image tests (-m container), run beside the others ===================="
+  cat "$log"
+  # pytest's 5 (nothing collected) is not a failure of the other run
+  if [ "$status" = 0 ] && [ "$image_status" != 0 ] && [ "$image_status" != 5 ]; then
+    status=$image_status
+  fi
+  exit "$status"
+fi
 exec .venv/bin/python -m pytest "$@"
