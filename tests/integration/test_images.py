@@ -332,3 +332,25 @@ def _second_user_build(base: Path, engines, sets, volumes) -> None:
         assert path.lstat().st_uid == users.SECOND_UID, path
     for path in tree.rglob("*"):  # the tree: nothing of root's (patched files, rc, backups)
         assert path.lstat().st_uid == users.SECOND_UID, path
+
+
+def test_the_shipped_trixie_recipe_builds_on_both_engines(engines, xdg):
+    """The cpu-trixie profile as shipped, pointed only at the loopback registry's trixie base
+    (debootstrap) and this machine's Debian mirror: clang-17, lld-17, gcc-12, Python 3.13 and
+    Bazel from trixie's archive; the image's toolchain check passes inside, with each engine."""
+    base = containers.base_image(engines, containers.debian_mirror(), "trixie")
+    sets = ["--set", f"docker.base_image={base}",
+            "--set", f'docker.apt_sources=["deb {containers.debian_mirror()} trixie main"]',
+            "--set", "docker.ca_certificates=" + json.dumps([str(p) for p in containers.CAS]),
+            "--set", "docker.image=tfbuild-test/trixie"]
+    for engine in ("podman", "docker"):
+        proc = tfbuild(["docker-build"], sets, engine, engines, env=xdg)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-3000:]
+        run = engines.podman if engine == "podman" else engines.docker
+        check = run("run", "--rm", "tfbuild-test/trixie", "tfbuild-verify-toolchain")
+        for line in ("ok   clang major: 17", "ok   ld.lld: present", "ok   gcc major: 12",
+                     "ok   python: 3.13", "ok   bazel (the distro's): present"):
+            assert line in check.stdout, (engine, check.stdout)
+        packages = run("run", "--rm", "tfbuild-test/trixie", "cat",
+                       "/usr/share/tfbuild/packages.txt").stdout
+        assert "\nclang-17=1:17.0.6" in packages and "\nbazel-bootstrap=4.2.3" in packages
