@@ -62,6 +62,8 @@ def probe(name: EngineName, runner: Runner) -> Engine | str:
                             timeout=INFO_TIMEOUT_S)
     except ToolMissingError:
         return f"no {name} command on this machine"
+    except TfbuildError:  # it hung: a daemon that accepts but does not answer
+        return f"`{name} info` did not answer in {INFO_TIMEOUT_S} s"
     if not result.ok:
         lines = [line.strip() for line in result.output.splitlines() if line.strip()]
         reason = next((line for line in lines if "Cannot connect" in line or "rror" in line),
