@@ -91,6 +91,18 @@ class Engines:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+        # dockerd leaves its network namespace mounted under its exec root: unmounted, so that
+        # the checkout (and .cache) can be removed
+        for mount in reversed(_mounts_under(STATE / "docker-exec")):
+            subprocess.run(["umount", "--lazy", mount], capture_output=True)
+
+
+def _mounts_under(root: Path) -> list[str]:
+    """Mount points below root, from the kernel's own table (/proc/self/mounts)."""
+    prefix = str(root) + "/"
+    with open("/proc/self/mounts") as table:
+        points = [line.split()[1].replace("\\040", " ") for line in table]
+    return [p for p in points if p.startswith(prefix)]
 
 
 def run(argv: list[str], env: dict[str, str], *, check: bool = True, timeout: float = 900,
