@@ -66,8 +66,8 @@ fi
 
 # The whole suite (no selection, only reporting flags such as -q or --durations=N): the image
 # tests (`-m container`: minutes spent mostly waiting on apt downloads and dpkg while images
-# build) run beside the rest in a second pytest, with their own temp dir, so the suite takes about
-# as long as the longer of the two; their report follows the main one. Any other arguments run
+# build) run beside the rest in a second pytest, with their own temp dir and a lower priority, so
+# the suite takes about as long as the main run; their report follows the main one. Any other arguments run
 # one pytest as given (`-m unit`, a path, -k ...).
 whole_suite=1
 for arg in "$@"; do
@@ -79,7 +79,10 @@ done
 if [ "$whole_suite" = 1 ]; then
   mkdir -p .cache
   log=.cache/container-tests.log
-  .venv/bin/python -m pytest -m container --basetemp=/tmp/tfbuild-container-tests "$@" >"$log" 2>&1 &
+  # at a lower CPU and I/O priority (the engines they start inherit it): the main run's Bazel
+  # builds come first, the image builds take what is left
+  nice -n 15 ionice -c 2 -n 7 \
+    .venv/bin/python -m pytest -m container --basetemp=/tmp/tfbuild-container-tests "$@" >"$log" 2>&1 &
   images=$!
   status=0
   .venv/bin/python -m pytest -m "not container" "$@" || status=$?
