@@ -63,6 +63,12 @@ BAD_VALUES = [
     (["docker.uid=-5"], "docker.uid", "out of range"),
     (["docker.python=3"], "docker.python", "not x.y"),
     (["docker.cuda_components=[\"cuda nvcc\"]"], "docker.cuda_components", "redistributable"),
+    (["docker.llvm_apt_url=http://apt.llvm.org/$(id)"], "docker.llvm_apt_url", "plain http(s) URL"),
+    (["docker.bazelisk_url=ftp://files.example/bazelisk"], "docker.bazelisk_url", "plain http(s)"),
+    (["docker.apt_sources=[\"http://deb.debian.org/debian trixie main\"]"], "docker.apt_sources",
+     "one-line apt source"),
+    (["docker.codename=Trixie 13"], "docker.codename", "codename"),
+    (["docker.cache_volume=my/volume"], "docker.cache_volume", "volume name"),
 ]
 
 

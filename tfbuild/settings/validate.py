@@ -344,10 +344,15 @@ def _http_url(*, optional: bool) -> Rule:
         text = str(value)
         if not text and optional:
             return ""
-        if not re.match(r"^https?://[^\s/]+", text) or any(c.isspace() for c in text):
-            return "is not an http(s) URL", "e.g. https://mirror.example/path"
-        return _no_control(text)
+        if not _PLAIN_URL.match(text):
+            return ("is not a plain http(s) URL (host, optional port and path of letters, "
+                    "digits and . _ ~ / % + = @ -; it is pasted into the image's shell steps)",
+                    "e.g. https://mirror.example/llvm")
+        return ""
     return check
+
+
+_PLAIN_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~/%+=@-]*)?\Z")
 
 
 def _volume_name(value: object, _s: Settings) -> str | tuple[str, str]:
