@@ -33,8 +33,8 @@ from common import INVOKE, ROOT  # noqa: E402
 sys.path.insert(0, str(ROOT))
 from tests.helpers import containers  # noqa: E402
 from tests.helpers.profiles import local_bazel_profile  # noqa: E402
+from tests.helpers.trees import committed_fixture  # noqa: E402
 
-FIXTURE = ROOT / "tests" / "fixtures" / "tfshaped"
 SUITE = "bookworm"
 IMAGE = "tfbuild-bench/cpu"
 
@@ -52,15 +52,6 @@ def timed(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
-
-
-def tree(work: Path) -> Path:
-    source = work / "tensorflow"
-    shutil.copytree(FIXTURE, source, symlinks=True)
-    git = ["git", "-c", "user.name=b", "-c", "user.email=b@example.invalid"]
-    for argv in (["git", "init", "-q"], ["git", "add", "-A"], [*git, "commit", "-qm", "tree"]):
-        subprocess.run(argv, cwd=source, check=True)
-    return source
 
 
 def main() -> None:
@@ -83,7 +74,7 @@ def main() -> None:
                    "TFBUILD_STATE_DIR": str(work / "state")}
             build_image = [*INVOKE, "docker-build", "--profile", "cpu-trixie", *sets]
             run(build_image, env)  # the first build (or the cache of an earlier run)
-            source = tree(work)
+            source = committed_fixture(work / "tensorflow")
 
             rebuild = [timed(lambda: run(build_image, env)) for _ in range(args.repeat)]
             start = [timed(lambda: run(["podman", "run", "--rm", IMAGE, "true"], env))

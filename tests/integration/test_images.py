@@ -28,7 +28,7 @@ import pytest
 
 from tests.helpers import containers, users
 from tests.helpers.cli import LOOPBACK_ONLY, invoke
-from tests.integration.conftest import FIXTURE_WORKSPACE
+from tests.helpers.trees import committed_fixture
 
 pytestmark = pytest.mark.container
 SUITE = "bookworm"
@@ -147,14 +147,7 @@ def test_doctor_names_the_engine_and_runs_a_container_in_the_image(images, engin
 
 
 def _tree(tmp_path: Path) -> Path:
-    tree = tmp_path / "tensorflow"
-    shutil.copytree(FIXTURE_WORKSPACE, tree, symlinks=True)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    subprocess.run(["git", "init", "-q"], cwd=tree, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=tree, check=True)
-    subprocess.run([*git, "commit", "-qm", "tree", "--date=2024-10-01T00:00:00Z"], cwd=tree,
-                   check=True, env={**os.environ, "GIT_COMMITTER_DATE": "2024-10-01T00:00:00Z"})
-    return tree
+    return committed_fixture(tmp_path / "tensorflow")
 
 
 def build_in(engine: str, engines, sets, xdg, tree: Path, dist: Path, volume: str):

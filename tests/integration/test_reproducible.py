@@ -6,36 +6,21 @@ else the time of the build), so equal wheels are tfbuild's doing, not the fixtur
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 from tests.helpers.bazel import bazel, shutdown
 from tests.helpers.cli import invoke
 from tests.helpers.profiles import fixture_wheel, local_bazel_profile
+from tests.helpers.trees import COMMIT_TIME, committed_fixture, git
 from tests.integration.conftest import FIXTURE_WORKSPACE
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@e", "GIT_COMMITTER_DATE": "2025-03-06T00:00:00Z",
-           "GIT_AUTHOR_DATE": "2025-03-06T00:00:00Z"}
-COMMIT_TIME = 1741219200  # the commit's date above
 WHEEL_TARGET = "//tensorflow/tools/pip_package:wheel"
 
 
-def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True,
-                          capture_output=True, text=True).stdout.strip()
-
-
 def committed_tree(tmp_path: Path) -> Path:
-    source = tmp_path / "a" / "tensorflow"
-    shutil.copytree(FIXTURE_WORKSPACE, source, symlinks=True)
-    git("init", "-q", cwd=source)
-    git("add", "-A", cwd=source)
-    git("commit", "-qm", "tf", cwd=source)
-    return source
+    return committed_fixture(tmp_path / "a" / "tensorflow")
 
 
 def user_env(base: Path, tz: str) -> dict[str, str]:
