@@ -33,7 +33,7 @@ from common import INVOKE, ROOT  # noqa: E402
 sys.path.insert(0, str(ROOT))
 from tests.helpers import containers  # noqa: E402
 from tests.helpers.profiles import local_bazel_profile  # noqa: E402
-from tests.helpers.trees import committed_fixture  # noqa: E402
+from tests.helpers.checkout import committed_fixture  # noqa: E402
 
 SUITE = "bookworm"
 IMAGE = "tfbuild-bench/cpu"

@@ -28,7 +28,7 @@ import pytest
 
 from tests.helpers import containers, users
 from tests.helpers.cli import LOOPBACK_ONLY, invoke
-from tests.helpers.trees import committed_fixture
+from tests.helpers.checkout import committed_fixture
 
 pytestmark = pytest.mark.container
 SUITE = "bookworm"

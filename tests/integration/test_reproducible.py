@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.helpers.bazel import bazel, shutdown
 from tests.helpers.cli import invoke
 from tests.helpers.profiles import fixture_wheel, local_bazel_profile
-from tests.helpers.trees import COMMIT_TIME, committed_fixture, git
+from tests.helpers.checkout import COMMIT_TIME, committed_fixture, git
 from tests.integration.conftest import FIXTURE_WORKSPACE
 
 WHEEL_TARGET = "//tensorflow/tools/pip_package:wheel"
